@@ -1,0 +1,44 @@
+"""The dbt project as Dagster assets: keys and groups come from dbt's own metadata."""
+
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext, AssetKey
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+
+from bdw.assets.ingestion import WRITER_POOL
+from bdw.dbt_project import dbt_project
+from bdw.resources import BdwSettings
+from bdw.run_context import export_environment
+
+
+class BdwTranslator(DagsterDbtTranslator):
+    """Models are keyed ``<schema>/<name>`` and grouped by their folder (staging, intermediate,
+    marts...); sources keep dbt's ``<source>/<table>`` key, which is the ingestion asset's key."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> AssetKey:
+        if dbt_resource_props["resource_type"] in ("model", "seed", "snapshot"):
+            schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props["schema"]
+            return AssetKey([schema, dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "dbt"
+
+
+translator = BdwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
+            pool=WRITER_POOL)
+def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings):
+    """``dbt build``: seeds, models and their tests in dependency order, as of the run's date."""
+    settings = bdw.settings()
+    export_environment(settings)
+    dbt_vars = {"as_of": bdw.as_of_date().isoformat()}
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

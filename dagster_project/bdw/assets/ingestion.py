@@ -1,0 +1,50 @@
+"""One Dagster asset per inbox source: ``raw/<source>``, loaded into the working database."""
+
+
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from bdw.contract import SOURCES, Source
+from bdw.ingest import ingest_source
+from bdw.resources import BdwSettings
+
+WRITER_POOL = "duckdb_writer"
+_POLICY_WORDS = {"file": "by default a file loads all or nothing", "row": "by default bad rows are quarantined one by one"}  # one writer at a time on the working database (dbt included)
+
+
+def _raw_asset(source: Source) -> AssetsDefinition:
+    @asset(
+        key=AssetKey(["raw", source.name]),
+        group_name="raw",
+        kinds={"python", "duckdb"},
+        pool=WRITER_POOL,
+        owners=["team:sales-ops"],
+        description=f"{source.description}: every valid row of every `{source.name}` export in the inbox, "
+        f"with its file and row ({_POLICY_WORDS[source.policy]}).",
+        tags={"system": source.system},
+    )
+    def _load(context: AssetExecutionContext, bdw: BdwSettings, duckdb: DuckDBResource) -> MaterializeResult:
+        settings = bdw.settings()
+        with duckdb.get_connection() as con:
+            result = ingest_source(con, settings, source.name, run_id=context.run_id)
+            total = con.execute(f"SELECT count(*) FROM raw.{source.name}").fetchone()[0]
+        for f in result.files:
+            if f.status in ("quarantined", "partial"):
+                context.log.warning(f"{f.file}: {f.status}, {f.message}")
+                for line in f.issues[:10]:
+                    context.log.warning(line)
+        return MaterializeResult(metadata={
+            "files_loaded": result.count("loaded") + result.count("partial"),
+            "files_quarantined": result.count("quarantined"),
+            "files_skipped": result.count("unchanged") + result.count("duplicate"),
+            "rows_loaded": result.rows_loaded,
+            "rows_rejected": result.rows_rejected,
+            "rows_in_table": total,
+            "files": MetadataValue.md("\n".join(f"- `{f.file}`: {f.status} {f.message}" for f in result.files)
+                                      or "no files"),
+        })
+
+    return _load
+
+
+raw_assets = [_raw_asset(s) for s in SOURCES.values()]

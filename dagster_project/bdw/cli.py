@@ -1,0 +1,81 @@
+"""The ``bdw`` command line (CONTRACT.md section 3)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from bdw.config import REPO_ROOT, load_settings
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from bdw.sample import write_sample
+
+    counts = write_sample(Path(args.out), scale=args.scale, seed=args.seed, as_of=args.as_of)
+    total = sum(counts.values())
+    print(f"wrote the sample inbox to {args.out}: {total} rows in {len(counts)} sources")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bdw.pipeline import run_pipeline
+
+    settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
+    if not settings.inbox.is_dir():
+        print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
+        return 2
+    outcome = run_pipeline(settings, args.as_of)
+    print(outcome.summary)
+    return 0 if outcome.published else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    data = Path(args.data)
+    inbox = data / "inbox"
+    cmd_sample(argparse.Namespace(out=inbox, scale=1, seed=42, as_of=dt.date(2026, 11, 26)))
+    return cmd_run(argparse.Namespace(inbox=inbox, warehouse=data / "warehouse.duckdb", workdir=None,
+                                      profile=None, as_of=None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bdw", description="Business-development warehouse")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("sample", help="write the sample company's inbox")
+    s.add_argument("--out", required=True)
+    s.add_argument("--scale", type=int, default=1)
+    s.add_argument("--seed", type=int, default=42)
+    s.add_argument("--as-of", type=_date, default=dt.date(2026, 11, 26))
+    s.set_defaults(func=cmd_sample)
+
+    r = sub.add_parser("run", help="ingest the inbox, build the models and checks, publish the warehouse")
+    r.add_argument("--inbox", required=True)
+    r.add_argument("--warehouse", required=True)
+    r.add_argument("--as-of", type=_date, default=None,
+                   help="'today' for periods in progress (default: the date of the newest file in the inbox)")
+    r.add_argument("--profile", default=None, help="mapping profile for every source (config/profiles/NAME.yml)")
+    r.add_argument("--workdir", default=None, help="private working folder (default: .bdw beside the warehouse)")
+    r.set_defaults(func=cmd_run)
+
+    d = sub.add_parser("demo", help="write the sample inbox into data/ and run the pipeline on it")
+    d.add_argument("--data", default=str(REPO_ROOT / "data"))
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The one dbt project, and its manifest prepared before Dagster loads the dbt assets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, SEEDS_DIR, dbt_executable
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for root in (DBT_PROJECT_DIR, SEEDS_DIR):
+        for path in root.rglob("*"):
+            if path.is_file() and not {"target", "logs", "dbt_packages"} & set(path.relative_to(root).parts):
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """Parse the dbt project when its manifest is missing or older than any dbt or seed file.
+
+    ``prepare_if_dev`` only runs under ``dagster dev``; the CLI, tests and CI call this instead.
+    """
+    manifest = dbt_project.manifest_path
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+        return manifest
+    os.environ.setdefault(DUCKDB_PATH_ENV, str(DBT_PROJECT_DIR / "target" / "parse_only.duckdb"))
+    DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                           dbt_executable=dbt_executable()).cli(
+        ["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    return manifest

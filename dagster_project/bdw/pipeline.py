@@ -1,0 +1,127 @@
+"""``bdw run``: the Dagster job executed in-process, the same code path as the schedule."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from bdw.config import Settings
+from bdw.run_context import export_environment, resolve_as_of
+
+
+@dataclass
+class RunOutcome:
+    success: bool
+    published: bool
+    run_id: str
+    as_of: dt.date
+    warehouse: Path
+    failures: list[str] = field(default_factory=list)
+    log: Path | None = None
+    summary: str = ""
+
+
+def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: str = "ERROR") -> RunOutcome:
+    from dagster import DagsterInstance
+
+    as_of = as_of or resolve_as_of(settings)
+    export_environment(settings)
+    from bdw.dbt_project import ensure_manifest
+
+    ensure_manifest()
+    from bdw.definitions import defs
+    from bdw.resources import BdwSettings
+
+    job = defs.resolve_job_def("bdw_nightly")
+    before = _mtime(settings.warehouse)
+    log_dir = settings.workdir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"run_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
+    # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
+    with DagsterInstance.ephemeral() as instance, log_path.open("w", encoding="utf-8") as log, \
+            contextlib.redirect_stdout(log):
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            resources={"bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
+                                          workdir=str(settings.workdir), profile=settings.profile or "",
+                                          as_of=as_of.isoformat())},
+        )
+        failures = [f"{ev.step_key}: {_first_line(ev)}" for ev in result.all_events if ev.is_step_failure]
+    published = result.success and _mtime(settings.warehouse) != before
+    outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
+                         log=log_path)
+    outcome.summary = summarise(settings, outcome)
+    return outcome
+
+
+def _first_line(event) -> str:
+    error = event.step_failure_data.error if event.step_failure_data else None
+    return error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
+
+
+def _mtime(path: Path) -> float | None:
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
+def summarise(settings: Settings, outcome: RunOutcome) -> str:
+    lines = [f"bdw run {outcome.run_id[:8]} as of {outcome.as_of}: inbox {settings.inbox}"]
+    if settings.work_db.exists():
+        con = duckdb.connect(str(settings.work_db), read_only=True)
+        try:
+            lines += _load_summary(con, outcome.run_id)
+        finally:
+            con.close()
+    if outcome.failures:
+        lines.append("FAILED steps:")
+        lines += [f"  - {f}" for f in outcome.failures]
+    if outcome.log:
+        lines.append(f"dbt and step logs: {outcome.log}")
+    if outcome.published:
+        lines.append(f"Published {outcome.warehouse}")
+    else:
+        lines.append(f"NOT published: {outcome.warehouse} is unchanged")
+    return "\n".join(lines)
+
+
+def _load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
+    lines = ["Sources (files this run: loaded / with bad rows / quarantined / skipped; rows in raw):"]
+    rows = con.execute("""
+        SELECT source,
+               count(*) FILTER (WHERE run_id = $1 AND status = 'loaded'),
+               count(*) FILTER (WHERE run_id = $1 AND status = 'partial'),
+               count(*) FILTER (WHERE status = 'quarantined'),
+               count(*) FILTER (WHERE run_id = $1 AND status = 'duplicate'),
+               sum(rows_loaded) FILTER (WHERE run_id = $1), sum(rows_rejected) FILTER (WHERE status <> 'duplicate')
+        FROM raw._load_manifest GROUP BY source ORDER BY source""", [run_id]).fetchall()
+    for source, loaded, partial, quarantined, dup, rows_loaded, rejected in rows:
+        lines.append(f"  {source:<22} {loaded:>3} / {partial:>2} / {quarantined:>2} / {dup:>2}   "
+                     f"+{rows_loaded or 0} rows, {rejected or 0} rejected rows in quarantine")
+    files, rows = con.execute(
+        "SELECT count(*) FILTER (WHERE status = 'quarantined'), "
+        "coalesce(sum(rows_rejected) FILTER (WHERE status = 'partial'), 0) FROM raw._load_manifest").fetchone()
+    if files or rows:
+        lines.append(f"Input problems: {files} file(s) quarantined, {rows} row(s) rejected "
+                     "(all listed in raw._load_issues; first ones:)")
+        for (message,) in con.execute(
+                "SELECT message FROM raw._load_issues ORDER BY severity, file, row_number NULLS FIRST LIMIT 10"
+        ).fetchall():
+            lines.append(f"  - {message}")
+    has_refs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
+                           "AND table_name = 'reference_issues'").fetchone()[0]
+    if has_refs:
+        counts = con.execute("SELECT rule, count(*) FROM dq.reference_issues GROUP BY 1 ORDER BY 1").fetchall()
+        if counts:
+            lines.append("Reference problems (rows loaded, left out of the KPIs they affect; dq.reference_issues): "
+                         + ", ".join(f"{n} {rule.replace('_', ' ')}" for rule, n in counts))
+            for (message,) in con.execute(
+                    "SELECT message FROM dq.reference_issues ORDER BY source, source_file, source_row LIMIT 10"
+            ).fetchall():
+                lines.append(f"  - {message}")
+    return lines

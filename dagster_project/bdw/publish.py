@@ -1,0 +1,88 @@
+"""Publish the working database as the analysts' file: a private copy, then an atomic rename.
+
+Readers that have the old file open keep their snapshot; new connections see the new file; the
+path never points at a half-written or missing file. The previous version is kept beside it as
+``<name>.previous.duckdb`` for one-step rollback. The copy is written in a storage format that
+DuckDB 1.x clients (older CLIs, DBeaver) can read, and views become tables so the file stands
+alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from bdw.validation import q
+
+PUBLISHED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq")
+STORAGE_VERSION = "v1.0.0"  # readable by every DuckDB from 1.0 on
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    path: Path
+    tables: int
+    previous: Path | None
+
+
+def previous_path(warehouse: Path) -> Path:
+    return warehouse.with_name(f"{warehouse.stem}.previous{warehouse.suffix}")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
+    """Copy every table and view of ``schemas`` from the working database into a new file."""
+    con = duckdb.connect()
+    tables = 0
+    try:
+        con.execute(f"ATTACH {_lit(work_db)} AS work (READ_ONLY)")
+        con.execute(f"ATTACH {_lit(target)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+        objects = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'work' "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'work' "
+            "AND NOT internal ORDER BY 1, 2").fetchall()
+        for schema, name in objects:
+            if schema not in schemas:
+                continue
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS pub.{q(schema)}")
+            con.execute(f"CREATE TABLE pub.{q(schema)}.{q(name)} AS SELECT * FROM work.{q(schema)}.{q(name)}")
+            tables += 1
+        con.execute("DETACH pub")
+        con.execute("DETACH work")
+    finally:
+        con.close()
+    _fsync(target)
+    return tables
+
+
+def publish(work_db: Path, warehouse: Path) -> PublishResult:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    tmp = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tables = build_copy(work_db, tmp)
+        prev: Path | None = None
+        if warehouse.exists():
+            prev = previous_path(warehouse)
+            link = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.prev")
+            os.link(warehouse, link)  # the current file stays in place while it becomes "previous"
+            os.replace(link, prev)
+        os.replace(tmp, warehouse)
+        _fsync(warehouse.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return PublishResult(warehouse, tables, prev)
+
+
+def _lit(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"

@@ -1,0 +1,41 @@
+"""Dagster resources. Paths come from ``bdw.config`` (environment variables), so the Dagster UI,
+the schedule and ``bdw run`` all build the same thing."""
+
+
+import datetime as dt
+
+from dagster import ConfigurableResource, EnvVar
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings
+from bdw.run_context import resolve_as_of
+
+
+class BdwSettings(ConfigurableResource):
+    """Where the inbox and the published warehouse are, and the run's as-of date.
+
+    Empty values fall back to the environment (``BDW_INBOX``, ``BDW_WAREHOUSE``, ``BDW_WORKDIR``,
+    ``BDW_AS_OF``) and then to the defaults of ``bdw.config``."""
+
+    inbox: str = ""
+    warehouse: str = ""
+    workdir: str = ""
+    profile: str = ""
+    as_of: str = ""
+
+    def settings(self) -> Settings:
+        return load_settings(self.inbox or None, self.warehouse or None, self.workdir or None, self.profile or None)
+
+    def as_of_date(self) -> dt.date:
+        return resolve_as_of(self.settings(), self.as_of or None)
+
+
+def default_resources() -> dict[str, object]:
+    return {
+        "bdw": BdwSettings(),
+        # the working database: the one DuckDB path setting, shared with dbt's profiles.yml
+        "duckdb": DuckDBResource(database=EnvVar(DUCKDB_PATH_ENV)),
+        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
+                           dbt_executable=dbt_executable()),
+    }

@@ -1,0 +1,48 @@
+"""What a run needs to know besides paths: its as-of date, and the environment dbt reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+
+from bdw.config import DUCKDB_PATH_ENV, Settings
+from bdw.contract import SOURCES
+from bdw.ingest import inbox_files
+
+_LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def newest_file_date(settings: Settings) -> dt.date | None:
+    """The date at the start of the newest file name in the inbox (exports are named by date)."""
+    newest: dt.date | None = None
+    for source in SOURCES:
+        for path in inbox_files(settings.inbox / source):
+            m = _LEADING_DATE.match(path.name)
+            if not m:
+                continue
+            try:
+                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
+            except ValueError:
+                continue
+            newest = max(newest, day) if newest else day
+    return newest
+
+
+def resolve_as_of(settings: Settings, explicit: str | dt.date | None = None) -> dt.date:
+    """``--as-of`` if given, else ``BDW_AS_OF``, else the newest file's date, else today."""
+    value = explicit or os.environ.get("BDW_AS_OF")
+    if isinstance(value, dt.date):
+        return value
+    if value:
+        return dt.date.fromisoformat(value)
+    return newest_file_date(settings) or dt.date.today()
+
+
+def export_environment(settings: Settings) -> None:
+    """Make this process's dbt and DuckDB resources point at ``settings``' working database."""
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    os.environ[DUCKDB_PATH_ENV] = str(settings.work_db)
+    os.environ["BDW_INBOX"] = str(settings.inbox)
+    os.environ["BDW_WAREHOUSE"] = str(settings.warehouse)
+    os.environ["BDW_WORKDIR"] = str(settings.workdir)

@@ -1,0 +1,175 @@
+"""Row checks of CONTRACT.md section 2 as one DuckDB query per file.
+
+``checked_select`` turns a table of text columns (already renamed to contract columns) into the
+typed columns the raw layer stores plus ``_issues``: a list of {column, rule, value} for the row.
+Every rule is written once here, in words a sales-ops analyst understands.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from functools import cache
+
+import duckdb
+
+from bdw.config import SEEDS_DIR
+from bdw.contract import FALSE_WORDS, TRUE_WORDS, Column, Source
+
+DATE_HELP = "not a valid date (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)"
+MONEY_HELP = "not a valid amount (digits with an optional decimal point; 1,234.50 is accepted)"
+NUMBER_HELP = "not a valid number"
+INT_HELP = "not a whole number"
+BOOL_HELP = "not a yes/no value (use true/false, 1/0, yes/no, 是/否)"
+MONTH_HELP = "not a valid month (use YYYY-MM)"
+
+MACROS = r"""
+CREATE OR REPLACE TEMP MACRO bdw_date(s) AS (
+    WITH m AS (SELECT regexp_extract(trim(s),
+        '^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?'
+        '(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$',
+        ['y', 'm', 'd']) AS p)
+    SELECT CASE WHEN p.y <> '' THEN try(make_date(p.y::INTEGER, p.m::INTEGER, p.d::INTEGER)) END FROM m
+);
+CREATE OR REPLACE TEMP MACRO bdw_number_text(s) AS
+    CASE WHEN regexp_matches(trim(s), '^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$')
+         THEN replace(trim(s), ',', '') END;
+CREATE OR REPLACE TEMP MACRO bdw_money(s) AS TRY_CAST(bdw_number_text(s) AS DECIMAL(18, 2));
+CREATE OR REPLACE TEMP MACRO bdw_double(s) AS TRY_CAST(bdw_number_text(s) AS DOUBLE);
+CREATE OR REPLACE TEMP MACRO bdw_int(s) AS
+    CASE WHEN regexp_matches(trim(s), '^[-+]?\d+(\.0+)?$') THEN TRY_CAST(TRY_CAST(trim(s) AS DOUBLE) AS INTEGER) END;
+CREATE OR REPLACE TEMP MACRO bdw_month(s) AS (
+    WITH m AS (SELECT regexp_extract(trim(s), '^(\d{4})[-/](\d{1,2})$', ['y', 'm']) AS p)
+    SELECT CASE WHEN p.y <> '' AND p.m::INTEGER BETWEEN 1 AND 12
+                THEN p.y || '-' || lpad(p.m, 2, '0') END FROM m
+);
+"""
+
+
+@cache
+def placeholders() -> tuple[str, ...]:
+    """The seed's placeholder list (METRICS.md crm_completeness), lower-case."""
+    with (SEEDS_DIR / "crm_placeholders.csv").open(encoding="utf-8") as f:
+        return tuple(row["placeholder"].strip().lower() for row in csv.DictReader(f))
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(MACROS)
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _in_list(values: Iterable[str]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+def present(column: Column) -> str:
+    """The column's text with blanks and placeholders read as missing (a placeholder that is also
+    one of the column's own values, like region ``NA``, is that value)."""
+    own = {e.lower() for e in column.enum}
+    empty = [p for p in placeholders() if p not in own]
+    return f"CASE WHEN lower({q(column.name)}) IN {_in_list(empty)} THEN NULL ELSE {q(column.name)} END"
+
+
+def parsed(column: Column) -> str:
+    """The typed value of a column (NULL when missing or invalid)."""
+    v = present(column)
+    match column.type:
+        case "date":
+            return f"bdw_date({v})"
+        case "money":
+            return f"bdw_money({v})"
+        case "decimal" | "score":
+            return f"bdw_double({v})"
+        case "int":
+            return f"bdw_int({v})"
+        case "month":
+            return f"bdw_month({v})"
+        case "bool":
+            return (f"CASE WHEN lower({v}) IN {_in_list(TRUE_WORDS)} THEN true "
+                    f"WHEN lower({v}) IN {_in_list(FALSE_WORDS)} THEN false END")
+        case "enum":
+            whens = " ".join(f"WHEN {lit(e.lower())} THEN {lit(e)}" for e in column.enum)
+            return f"CASE lower({v}) {whens} END"
+        case _:
+            return q(column.name)  # text is stored as exported; staging normalises placeholders
+
+
+def _issue(col: str, condition: str, rule: str, value: str) -> str:
+    return (f"CASE WHEN {condition} THEN {{'column': {lit(col)}, 'rule': {lit(rule)}, "
+            f"'value': CAST({value} AS VARCHAR)}} END")
+
+
+def _type_rule(column: Column) -> str | None:
+    match column.type:
+        case "date":
+            return DATE_HELP
+        case "money":
+            return MONEY_HELP
+        case "decimal":
+            return NUMBER_HELP
+        case "score":
+            return "not a number from 0 to 100"
+        case "int":
+            return INT_HELP
+        case "month":
+            return MONTH_HELP
+        case "bool":
+            return BOOL_HELP
+        case "enum":
+            return "not one of the allowed values: " + ", ".join(column.enum)
+    return None
+
+
+def issue_exprs(source: Source) -> list[str]:
+    """One expression per rule, evaluating to an issue struct or NULL, over the text columns."""
+    out: list[str] = []
+    for c in source.columns:
+        v = present(c)
+        if c.required or c.key:
+            out.append(_issue(c.name, f"({v}) IS NULL", "required value is missing", q(c.name)))
+        rule = _type_rule(c)
+        if rule:
+            out.append(_issue(c.name, f"({v}) IS NOT NULL AND ({parsed(c)}) IS NULL", rule, q(c.name)))
+        if c.type == "score":
+            out.append(_issue(c.name, f"NOT ({parsed(c)}) BETWEEN 0 AND 100", "must be between 0 and 100",
+                              q(c.name)))
+        if c.pattern:
+            out.append(_issue(c.name, f"({v}) IS NOT NULL AND NOT regexp_matches(trim({v}), {lit(c.pattern)})",
+                              f"not {c.pattern_help}", q(c.name)))
+    if source.name == "fx_rates":
+        out.append(_issue("rate_to_cny", f"({parsed(source.column('rate_to_cny'))}) <= 0",
+                          "must be greater than 0", q("rate_to_cny")))
+    for rw in source.required_when:
+        if rw.reference:
+            continue  # reported by the reference checks after the load, the row still loads
+        when = parsed(source.column(rw.when_column))
+        values = " or ".join(rw.when_values)
+        missing = f"({present(source.column(rw.column))}) IS NULL"
+        out.append(_issue(rw.column, f"({when}) IN {_in_list(rw.when_values)} AND {missing}",
+                          f"required when {rw.when_column} is {values}", q(rw.column)))
+    key = source.key
+    key_typed = ", ".join(parsed(source.column(k)) for k in key)
+    all_present = " AND ".join(f"({parsed(source.column(k))}) IS NOT NULL" for k in key)
+    key_text = " || ' / ' || ".join(f"CAST({parsed(source.column(k))} AS VARCHAR)" for k in key)
+    out.append(
+        f"CASE WHEN {all_present} AND count(*) OVER (PARTITION BY {key_typed}) > 1 THEN "
+        f"{{'column': {lit(', '.join(key))}, 'rule': 'duplicate key: the same ' || {lit(' / '.join(key))} || "
+        f"' appears on rows ' || array_to_string(list_sort(list(_row_number) OVER (PARTITION BY {key_typed})), ', ') "
+        f"|| ' of this file', 'value': {key_text}}} END"
+    )
+    return out
+
+
+def checked_select(source: Source, input_table: str, extras: list[str]) -> str:
+    """SELECT the typed contract columns, the extra columns as text, _row_number and _issues."""
+    typed = [f"CAST({parsed(c)} AS {c.sql_type}) AS {q(c.name)}" for c in source.columns]
+    issues = "list_filter([" + ", ".join(issue_exprs(source)) + "], lambda x: x IS NOT NULL) AS _issues"
+    cols = ", ".join([*typed, *(q(e) for e in extras), "_row_number", issues])
+    return f"SELECT {cols} FROM {input_table}"

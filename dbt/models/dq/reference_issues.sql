@@ -1,0 +1,78 @@
+-- Reference problems of CONTRACT.md section 2: rows that loaded (each is valid on its own) but
+-- point at something missing. They are reported here with their file and row, and the KPI
+-- models leave out what they affect, so they are counted, never silently dropped.
+{% set conversions = [
+    ('payments', 'stg_finance__payments', 'payment_id', 'received_date'),
+    ('costs', 'stg_finance__costs', 'cost_id', 'cost_date'),
+    ('contract_lines', 'stg_finance__contract_lines', "contract_id || ' line ' || line_no", 'signed_date'),
+    ('opportunities', 'stg_crm__opportunities', 'opportunity_id', 'fx_date'),
+    ('opportunity_snapshots', 'stg_crm__opportunity_snapshots', "opportunity_id || ' @ ' || snapshot_date", 'snapshot_date'),
+    ('customer_financials', 'stg_crm__customer_financials', "account_id || ' ' || fiscal_quarter", 'quarter_end_date'),
+] %}
+
+with unknown_contract as (
+    {% for source, model, key in [
+        ('payments', 'stg_finance__payments', 'payment_id'),
+        ('costs', 'stg_finance__costs', 'cost_id'),
+        ('contract_lines', 'stg_finance__contract_lines', "contract_id || ' line ' || line_no"),
+    ] %}
+    select
+        '{{ source }}' as source, source_file, source_row, {{ key }} as record_key,
+        'contract_id' as column_name, 'unknown_contract' as rule, contract_id as value,
+        'refers to contract ' || contract_id || ', which is not in the contracts data' as problem,
+        'left out of every KPI' as effect
+    from {{ ref(model) }}
+    where unknown_contract
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+missing_partner as (
+    {% for source, model, key in [
+        ('contracts', 'stg_finance__contracts', 'contract_id'),
+        ('opportunities', 'stg_crm__opportunities', 'opportunity_id'),
+    ] %}
+    select
+        '{{ source }}', source_file, source_row, {{ key }}, 'partner_id', 'missing_partner_id', null,
+        'a partner deal (channel = partner) without partner_id',
+        'left out of every KPI'
+    from {{ ref(model) }}
+    where missing_partner_id
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+missing_fx as (
+    {% for source, model, key, on_date in conversions %}
+    select
+        '{{ source }}', source_file, source_row, {{ key }}, 'currency', 'missing_fx_rate', currency,
+        'no fx rate for ' || coalesce(currency, '(no currency)') || ' in ' || strftime({{ on_date }}, '%Y-%m'),
+        'left out of money KPIs'
+    from {{ ref(model) }}
+    where missing_fx_rate
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+),
+
+recurring_without_end as (
+    select
+        'contracts', c.source_file, c.source_row, c.contract_id, 'end_date', 'missing_end_date', null,
+        'has a recurring line but no end_date', 'left out of renewal KPIs'
+    from {{ ref('stg_finance__contracts') }} as c
+    where c.end_date is null
+      and exists (
+          select 1 from {{ ref('stg_finance__contract_lines') }} as l
+          where l.contract_id = c.contract_id and l.is_recurring
+      )
+)
+
+select
+    *,
+    source_file || ', row ' || coalesce(cast(source_row as varchar), '?') || ', column ' || column_name
+        || ': ' || problem || ' (' || effect || ')' as message
+from (
+    select * from unknown_contract
+    union all select * from missing_partner
+    union all select * from missing_fx
+    union all select * from recurring_without_end
+)

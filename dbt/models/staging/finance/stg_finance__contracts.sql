@@ -1,0 +1,25 @@
+-- Contracts: one row per live contract_id (a deleted contract is gone; a cancelled one stays,
+-- with is_counting = false).
+with merged as (
+    {{ latest_per_key(source('raw', 'contracts'), ['contract_id']) }}
+)
+
+select
+    contract_id,
+    account_id,
+    opportunity_id,
+    owner_id,
+    signed_date,
+    start_date,
+    end_date,
+    {{ upper_code('currency') }} as currency,
+    contract_type,
+    renews_contract_id,
+    channel,
+    {{ normalize_placeholder('partner_id') }} as partner_id,
+    (channel = 'partner' and {{ normalize_placeholder('partner_id') }} is null) as missing_partner_id,
+    status,
+    status <> 'cancelled' as is_counting,
+    _source_file as source_file,
+    _row_number as source_row
+from merged

@@ -1,0 +1,40 @@
+-- Delivery cost booked to a contract: one row per live cost_id, converted to CNY at the month of
+-- cost_date. A cost booked to a contract that is not (or no longer) in stg_finance__contracts is
+-- kept and flagged unknown_contract.
+with merged as (
+    {{ latest_per_key(source('raw', 'costs'), ['cost_id']) }}
+),
+
+cleaned as (
+    select
+        cost_id,
+        contract_id,
+        cost_date,
+        cost_type,
+        amount,
+        {{ upper_code('currency') }} as currency,
+        _source_file as source_file,
+        _row_number as source_row
+    from merged
+),
+
+converted as (
+    {{ convert_to_cny('cleaned', 'amount', 'currency', 'cost_date') }}
+)
+
+select
+    converted.cost_id,
+    converted.contract_id,
+    converted.cost_date,
+    converted.cost_type,
+    converted.amount,
+    converted.currency,
+    converted.fx_rate_to_cny,
+    converted.amount_cny,
+    converted.missing_fx_rate,
+    contracts.contract_id is null as unknown_contract,
+    converted.source_file,
+    converted.source_row
+from converted
+left join {{ ref('stg_finance__contracts') }} as contracts
+    on contracts.contract_id = converted.contract_id

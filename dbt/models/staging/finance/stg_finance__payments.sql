@@ -1,0 +1,39 @@
+-- Cash received: one row per live payment_id (negative amount = refund), converted to CNY at the
+-- month of received_date. A payment to a contract that is not (or no longer) in
+-- stg_finance__contracts is kept and flagged unknown_contract.
+with merged as (
+    {{ latest_per_key(source('raw', 'payments'), ['payment_id']) }}
+),
+
+cleaned as (
+    select
+        payment_id,
+        contract_id,
+        received_date,
+        amount,
+        {{ upper_code('currency') }} as currency,
+        _source_file as source_file,
+        _row_number as source_row
+    from merged
+),
+
+converted as (
+    {{ convert_to_cny('cleaned', 'amount', 'currency', 'received_date') }}
+)
+
+select
+    converted.payment_id,
+    converted.contract_id,
+    converted.received_date,
+    converted.amount,
+    converted.amount < 0 as is_refund,
+    converted.currency,
+    converted.fx_rate_to_cny,
+    converted.amount_cny,
+    converted.missing_fx_rate,
+    contracts.contract_id is null as unknown_contract,
+    converted.source_file,
+    converted.source_row
+from converted
+left join {{ ref('stg_finance__contracts') }} as contracts
+    on contracts.contract_id = converted.contract_id

@@ -1,0 +1,63 @@
+"""Shared fixtures: tiny hand-written inboxes, throwaway working databases, and one sample
+warehouse built once per session (dbt and Dagster start-up are the slow part)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+
+from bdw.config import Settings, load_settings  # noqa: E402
+from bdw.ingest import ingest_source  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).parent / "data"
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def settings_for(root: Path, inbox: Path | None = None) -> Settings:
+    return load_settings(inbox or root / "inbox", root / "warehouse.duckdb", root / "work")
+
+
+@pytest.fixture
+def tmp_settings(tmp_path: Path) -> Settings:
+    s = settings_for(tmp_path)
+    s.inbox.mkdir(parents=True)
+    s.workdir.mkdir(parents=True)
+    return s
+
+
+@pytest.fixture
+def con(tmp_settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    c = duckdb.connect(str(tmp_settings.work_db))
+    yield c
+    c.close()
+
+
+def ingest(con: duckdb.DuckDBPyConnection, settings: Settings, source: str):
+    return ingest_source(con, settings, source, run_id="test")
+
+
+CONTRACT_HEADER = ["contract_id", "account_id", "opportunity_id", "owner_id", "signed_date", "start_date",
+                   "end_date", "currency", "contract_type", "renews_contract_id", "channel", "partner_id", "status"]
+
+
+def contract_row(cid: str, signed: str = "2025-03-01", currency: str = "CNY", channel: str = "direct",
+                 partner: str = "", ctype: str = "new", renews: str = "", status: str = "active",
+                 account: str = "A1") -> list[str]:
+    return [cid, account, "", "R1", signed, signed, "2026-02-28", currency, ctype, renews, channel, partner, status]
