@@ -47,7 +47,8 @@ def test_chinese_gbk_contract_export_loads_through_the_zh_profile(con, tmp_setti
     write_csv(tmp_settings.inbox / "contracts/2025-03-31_合同导出.csv",
               ["合同编号", "客户编号", "负责人", "签约日期", "到期日期", "币种", "合同类型", "原合同编号", "渠道",
                "合作伙伴编号", "状态", "备注"],
-              [["HT-001", "KH-01", "R1", "2025年3月1日", "2026年2月28日", "CNY", "新签", "", "直销", "", "生效", "首单"],
+              [["HT-001", "KH-01", "R1", "2025年3月1日", "2026年2月28日", "CNY", "新签", "", "直销", "", "生效",
+                "首单"],
                ["HT-002", "KH-02", "R2", "2025/3/5", "2026/3/4", "USD", "续约", "HT-000", "渠道", "P-9", "作废", ""]],
               encoding="gbk")
     f = ingest(con, tmp_settings, "contracts").files[0]

@@ -60,7 +60,7 @@ class Settings:
     @property
     def profile_dirs(self) -> tuple[Path, ...]:
         """User profiles first, so a user can override a shipped one by name."""
-        return (self.config_dir / "profiles", SHIPPED_PROFILES_DIR)
+        return tuple(dict.fromkeys((self.config_dir / "profiles", SHIPPED_PROFILES_DIR)))
 
     def policy(self, source: str) -> Policy:
         return self.policies.get(source, SOURCES[source].policy)

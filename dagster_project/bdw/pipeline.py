@@ -62,7 +62,10 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
 
 
 def _first_line(event) -> str:
+    """The root cause's message: Dagster wraps the user's exception in its own."""
     error = event.step_failure_data.error if event.step_failure_data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
     return error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
 
 

@@ -8,8 +8,11 @@ from bdw.contract import SOURCES, Source
 from bdw.ingest import ingest_source
 from bdw.resources import BdwSettings
 
-WRITER_POOL = "duckdb_writer"
-_POLICY_WORDS = {"file": "by default a file loads all or nothing", "row": "by default bad rows are quarantined one by one"}  # one writer at a time on the working database (dbt included)
+WRITER_POOL = "duckdb_writer"  # one writer at a time on the working database (dbt included)
+_POLICY_WORDS = {
+    "file": "by default a file loads all or nothing",
+    "row": "by default bad rows are quarantined one by one",
+}
 
 
 def _raw_asset(source: Source) -> AssetsDefinition:
@@ -26,7 +29,7 @@ def _raw_asset(source: Source) -> AssetsDefinition:
     def _load(context: AssetExecutionContext, bdw: BdwSettings, duckdb: DuckDBResource) -> MaterializeResult:
         settings = bdw.settings()
         with duckdb.get_connection() as con:
-            result = ingest_source(con, settings, source.name, run_id=context.run_id)
+            result = ingest_source(con, settings, source.name, run_id=context.run.run_id)
             total = con.execute(f"SELECT count(*) FROM raw.{source.name}").fetchone()[0]
         for f in result.files:
             if f.status in ("quarantined", "partial"):

@@ -32,7 +32,7 @@ class YearPlan:
     kinds: tuple[float, ...]  # share of signed revenue per line kind (KINDS order)
     margin: float  # gross margin of the year's contracts, costs booked up to as-of
     overseas_margin: float
-    top_revenue: float = 0.0  # the top customer's signed revenue (0: not steered)
+    top_revenue: float = 0.0  # the top customer's signed revenue (0: not steered), spread like revenue
     strategic_revenue: float = 0.0  # the other strategic customers' signed revenue, together
     strategic_count: int = 0  # how many other accounts are strategic (>= threshold) this year
     renewal: dict[str, float] = field(default_factory=dict)  # of contracts due: partner, direct, strategic
@@ -70,6 +70,7 @@ PLANS: dict[int, YearPlan] = {
     2026: YearPlan(
         revenue=170_000_000.0, quarters=(40_000_000.0, 39_000_000.0, 46_000_000.0, 45_000_000.0),
         partner_share=0.30, overseas_share=0.22, kinds=_KINDS_2026, margin=0.283, overseas_margin=0.23,
+        top_revenue=0.16 * 170_000_000.0,
         renewal={"partner": 0.55, "direct": 0.74, "strategic": 0.86},
         forecast_set=88, forecast_accuracy=0.70, crm_completeness=0.80, sales_cycle_days=81.0,
     ),
@@ -94,13 +95,13 @@ def quarter_margin(year: int, quarter: int) -> float:
 
 
 # ---- sizes per scale unit -------------------------------------------------------------------------
-LEGACY_REGULAR = 34  # customers from before 2024 (their earlier contracts predate the exports)
+LEGACY_REGULAR = 60  # customers from before 2024 (their earlier contracts predate the exports)
 STRATEGIC_2024_LEGACY = 5  # besides the top customer: strategic in 2024 and 2025
 STRATEGIC_2025_LEGACY = 5  # legacy customers that become strategic in 2025
 STRATEGIC_2025_LOGO_2024 = 3  # 2024 new logos that become strategic in 2025
 STRATEGIC_OVERSEAS = 3  # of the 13 other 2025 strategic accounts
-NEW_LOGOS = {2024: 42, 2025: 46, 2026: 40}  # per year, from the year after on: 2026's
-PROSPECTS = 260
+NEW_LOGOS = {2024: 55, 2025: 60, 2026: 55}  # per year, from the year after on: 2026's
+PROSPECTS = 300
 OVERSEAS_ACCOUNT_SHARE = 0.26
 PARTNER_SERVED_SHARE = 0.36  # of regular and strategic accounts
 
@@ -108,8 +109,8 @@ EXPANSIONS = {  # expected expansion contracts per account and year
     "top": {2024: 3, 2025: 4, 2026: 4},
     "strategic24": {2024: 2, 2025: 3, 2026: 2},
     "strategic25": {2024: 1, 2025: 3, 2026: 2},
-    "regular": 0.85,
-    "logo": 0.55,
+    "regular": 1.2,
+    "logo": 0.8,
 }
 RECURRING_SHARE = {"new": 0.85, "expansion": 0.70}
 TERM_MONTHS = ((12, 0.80), (24, 0.12), (36, 0.08))

@@ -11,7 +11,7 @@ from bdw.sample import names, profile
 def reps(rng: np.random.Generator) -> pd.DataFrame:
     spec = pd.DataFrame(profile.REPS, columns=["code", "team", "hire", "leave", "role_tags", "region"])
     spec["hire_date"] = [d.day(x) for x in spec["hire"]]
-    spec["leave_date"] = [d.day(x) if x else d.NONE for x in spec["leave"]]
+    spec["leave_date"] = [d.day(x) if isinstance(x, str) else d.NONE for x in spec["leave"]]
     spec = spec.sort_values(["hire_date", "code"]).reset_index(drop=True)
     spec["rep_id"] = [f"E{1001 + i}" for i in range(len(spec))]
     chinese = (spec["region"] == "CN").to_numpy()

@@ -1,0 +1,191 @@
+"""``bdw run`` end to end on small hand-written inboxes: a real Dagster run, real dbt, real files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import CONTRACT_HEADER, contract_row, write_csv
+
+from bdw.cli import main
+
+PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
+LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
+OPP_HEADER = ["opportunity_id", "account_id", "owner_id", "created_at", "stage", "amount", "currency", "channel",
+              "partner_id", "closed_at"]
+
+
+def tiny_inbox(inbox: Path) -> None:
+    write_csv(inbox / "accounts/2025-03-31_accounts.csv",
+              ["account_id", "account_name", "region", "created_at", "industry", "decision_maker"],
+              [["A1", "Acme", "CN", "2024-05-01", "retail", "Zhang San"],
+               ["A2", "Globex", "EU", "2024-06-01", "N/A", "Jane Roe"]])
+    write_csv(inbox / "opportunities/2025-03-31_opportunities.csv", OPP_HEADER, [
+        ["O1", "A1", "R1", "2025-01-02", "closed_won", "1000", "CNY", "direct", "", "2025-03-01"],
+        ["O2", "A2", "R1", "2025-01-03", "proposal", "500", "USD", "partner", "", ""],
+    ])
+    write_csv(inbox / "contracts/2025-03-31_contracts.csv", CONTRACT_HEADER, [
+        contract_row("C1", signed="2025-03-01"),
+        contract_row("C2", signed="2025-03-15", currency="USD", account="A2"),
+    ])
+    write_csv(inbox / "contract_lines/2025-03-31_contract_lines.csv", LINE_HEADER, [
+        ["C1", "1", "saas", "1,000,000", ""], ["C1", "2", "service", "200000", ""], ["C2", "1", "license", "100000", ""],
+    ])
+    write_csv(inbox / "fx_rates/2025-03-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
+              [["2025-03", "USD", "7.2"]])
+    write_csv(inbox / "payments/2025-04-30_payments.csv", PAY_HEADER, [
+        ["P1", "C1", "2025-04-02", "600000", "CNY"],
+        ["P2", "C2", "2025-04-03", "50000", "USD"],  # no USD rate for 2025-04
+        ["P3", "C9", "2025-04-04", "10", "CNY"],  # contract C9 does not exist
+    ])
+
+
+def run(inbox: Path, warehouse: Path, capsys, *extra: str) -> tuple[int, str]:
+    code = main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse), *extra])
+    return code, capsys.readouterr().out
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, capsys_module=None):
+    root = tmp_path_factory.mktemp("tiny")
+    tiny_inbox(root / "inbox")
+    code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb")])
+    return root, code
+
+
+def test_run_publishes_raw_and_staging(published):
+    root, code = published
+    assert code == 0
+    wh = root / "wh.duckdb"
+    tables = {(s, t) for s, t in query(wh, "SELECT schema_name, table_name FROM duckdb_tables()")}
+    for source in ("accounts", "opportunities", "contracts", "contract_lines", "payments", "fx_rates", "reps"):
+        assert ("raw", source) in tables
+    assert ("staging", "stg_finance__payments") in tables and ("staging", "stg_crm__accounts") in tables
+    assert query(wh, "SELECT count(*) FROM raw.contract_lines") == [(3,)]
+    assert query(wh, "SELECT count(*) FROM raw.reps") == [(0,)]  # no file: the table exists, empty
+
+
+def test_staging_converts_currencies_by_the_rows_own_month(published):
+    root, _ = published
+    wh = root / "wh.duckdb"
+    lines = dict(query(wh, "SELECT contract_id || '-' || line_no, amount_cny FROM staging.stg_finance__contract_lines"))
+    assert lines == {"C1-1": Decimal("1000000.00"), "C1-2": Decimal("200000.00"), "C2-1": Decimal("720000.00")}
+    pays = {p: (a, m) for p, a, m in query(wh, "SELECT payment_id, amount_cny, missing_fx_rate "
+                                                "FROM staging.stg_finance__payments")}
+    assert pays["P1"] == (Decimal("600000.00"), False)
+    assert pays["P2"] == (None, True)  # USD in April: no rate, not zero
+
+
+def test_reference_problems_are_reported_with_file_and_row(published):
+    root, _ = published
+    found = query(root / "wh.duckdb", "SELECT source, source_file, source_row, rule, message "
+                                      "FROM dq.reference_issues ORDER BY source, source_row")
+    assert [(s, f, r, rule) for s, f, r, rule, _ in found] == [
+        ("opportunities", "opportunities/2025-03-31_opportunities.csv", 3, "missing_partner_id"),
+        ("opportunities", "opportunities/2025-03-31_opportunities.csv", 3, "missing_fx_rate"),
+        ("payments", "payments/2025-04-30_payments.csv", 3, "missing_fx_rate"),
+        ("payments", "payments/2025-04-30_payments.csv", 4, "unknown_contract"),
+    ]
+    assert "no fx rate for USD in 2025-04" in found[2][4]
+
+
+def test_placeholders_are_null_in_staging_key_fields(published):
+    root, _ = published
+    assert query(root / "wh.duckdb", "SELECT account_id, industry FROM staging.stg_crm__accounts ORDER BY 1") == [
+        ("A1", "retail"), ("A2", None)]
+
+
+def test_summary_names_bad_files_and_good_data_survives(tmp_path, capsys):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    assert run(inbox, wh, capsys)[0] == 0
+    before = query(wh, "SELECT * EXCLUDE (_loaded_at) FROM raw.contract_lines ORDER BY ALL")
+    # a later delivery: one good file and one bad file of each kind
+    write_csv(inbox / "contract_lines/2025-05-31_contract_lines.csv", LINE_HEADER, [["C1", "3", "support", "5", ""]])
+    (inbox / "payments/2025-05-31_payments.csv").write_bytes("payment_id,contract_id\nP9,C1\n".encode("utf-16"))
+    write_csv(inbox / "contracts/2025-05-31_contracts.csv", CONTRACT_HEADER, [contract_row("C3", signed="2025-05-32")])
+    write_csv(inbox / "accounts/2025-05-31_accounts.csv", ["account_id", "account_name", "region", "created_at"],
+              [["A3", "Initech", "Mars", "2025-05-01"], ["A4", "Umbrella", "APAC", "2025-05-02"]])
+    code, out = run(inbox, wh, capsys)
+    assert code == 0
+    assert "payments/2025-05-31_payments.csv, whole file: file quarantined: the file is UTF-16 text" in out
+    assert "contracts/2025-05-31_contracts.csv, row 2, column signed_date: not a valid date" in out
+    assert "accounts/2025-05-31_accounts.csv, row 2, column region: not one of the allowed values" in out
+    assert f"Published {wh}" in out
+    after = query(wh, "SELECT * EXCLUDE (_loaded_at) FROM raw.contract_lines ORDER BY ALL")
+    assert set(before) < set(after) and len(after) == len(before) + 1
+    assert query(wh, "SELECT list(account_id ORDER BY account_id) FROM staging.stg_crm__accounts") == [
+        (["A1", "A2", "A4"],)]
+
+
+def test_a_broken_run_leaves_the_published_file_byte_identical(tmp_path, capsys):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    assert run(inbox, wh, capsys)[0] == 0
+    digest = sha256(wh)
+    (inbox / "payments/_profile.yml").write_text("profile: does_not_exist\n")
+    write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P7", "C1", "2025-05-02", "1", "CNY"]])
+    code, out = run(inbox, wh, capsys)
+    assert code == 1
+    assert "no mapping profile named 'does_not_exist'" in out
+    assert f"NOT published: {wh} is unchanged" in out
+    assert sha256(wh) == digest
+
+
+def test_later_export_overrides_by_key_and_is_deleted_removes(tmp_path, capsys):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    write_csv(inbox / "contracts/2025-06-30_contracts.csv", [*CONTRACT_HEADER, "is_deleted"], [
+        [*contract_row("C1", signed="2025-03-01", status="cancelled"), "false"],
+        [*contract_row("C2", signed="2025-03-15", currency="USD", account="A2"), "yes"],
+    ])
+    assert run(inbox, wh, capsys)[0] == 0
+    assert query(wh, "SELECT contract_id, status, source_file FROM staging.stg_finance__contracts") == [
+        ("C1", "cancelled", "contracts/2025-06-30_contracts.csv")]
+    assert query(wh, "SELECT count(*) FROM raw.contracts") == [(4,)]  # history is kept in raw
+
+
+def test_re_ingesting_the_same_inbox_gives_identical_tables(tmp_path, capsys):
+    inbox = tmp_path / "inbox"
+    tiny_inbox(inbox)
+    wh = tmp_path / "wh.duckdb"
+    assert run(inbox, wh, capsys)[0] == 0
+    sql = ("SELECT * EXCLUDE (_loaded_at) FROM raw.{t} ORDER BY ALL", "SELECT * FROM staging.{t} ORDER BY ALL")
+    tables = [("raw", "payments"), ("raw", "contracts"), ("raw", "opportunities"),
+              ("staging", "stg_finance__contract_lines"), ("staging", "stg_crm__opportunities")]
+
+    def snapshot(path: Path) -> list:
+        return [query(path, sql[s == "staging"].format(t=t)) for s, t in tables]
+
+    first = snapshot(wh)
+    code, out = run(inbox, wh, capsys)
+    assert code == 0 and "+0 rows" in out and "+1 rows" not in out
+    assert snapshot(wh) == first
+    # and a second warehouse built from scratch on the same inbox holds the same data
+    wh2 = tmp_path / "other" / "wh.duckdb"
+    assert run(inbox, wh2, capsys)[0] == 0
+    assert snapshot(wh2) == first
+
+
+def test_as_of_defaults_to_the_newest_file_date(published):
+    root, _ = published
+    from bdw.config import load_settings
+    from bdw.run_context import resolve_as_of
+
+    assert resolve_as_of(load_settings(root / "inbox", root / "wh.duckdb")) == dt.date(2025, 4, 30)
