@@ -1,0 +1,51 @@
+"""The Dagster definitions load, and keys and groups come from the contract and dbt's metadata."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import AssetKey
+
+from bdw.contract import SOURCES
+from bdw.dbt_project import ensure_manifest
+
+
+@pytest.fixture(scope="module")
+def defs():
+    ensure_manifest()
+    from bdw.definitions import defs
+
+    return defs
+
+
+def test_one_raw_asset_per_source(defs):
+    graph = defs.resolve_asset_graph()
+    raw = {k for k in graph.get_all_asset_keys() if k.path[0] == "raw"}
+    assert raw == {AssetKey(["raw", s]) for s in SOURCES}
+    for key in raw:
+        assert graph.get(key).group_name == "raw"
+
+
+def test_dbt_models_are_keyed_by_schema_and_grouped_by_folder_and_read_the_raw_assets(defs):
+    graph = defs.resolve_asset_graph()
+    node = graph.get(AssetKey(["staging", "stg_finance__payments"]))
+    assert node.group_name == "staging"
+    assert AssetKey(["raw", "payments"]) in node.parent_keys
+    assert graph.get(AssetKey(["dq", "reference_issues"])).group_name == "dq"
+
+
+def test_dbt_tests_are_asset_checks(defs):
+    graph = defs.resolve_asset_graph()
+    checks = {c.asset_key for c in graph.asset_check_keys}
+    assert AssetKey(["staging", "stg_finance__contracts"]) in checks
+
+
+def test_publish_waits_for_every_model(defs):
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(AssetKey(["warehouse"])).parent_keys
+    assert AssetKey(["staging", "stg_crm__accounts"]) in parents
+    assert AssetKey(["dq", "reference_issues"]) in parents
+
+
+def test_one_job_materialises_everything(defs):
+    job = defs.resolve_job_def("bdw_nightly")
+    assert {n.name for n in job.graph.node_defs} >= {"raw__payments", "bdw_dbt_models", "warehouse"}

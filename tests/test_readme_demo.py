@@ -1,0 +1,131 @@
+"""What CI does, as a user would: a fresh clone, the README's main command, and the warehouse it
+publishes holds every raw and staging table with the row counts the inbox files imply (counted
+here independently of the pipeline: Python's csv/openpyxl/pyarrow and the merge rules re-stated)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import openpyxl
+import pyarrow.parquet as pq
+import pytest
+
+from bdw.contract import SOURCES, TRUE_WORDS
+
+REPO = Path(__file__).resolve().parents[1]
+STAGING = {
+    "accounts": "stg_crm__accounts", "opportunities": "stg_crm__opportunities", "activities": "stg_crm__activities",
+    "opportunity_snapshots": "stg_crm__opportunity_snapshots", "forecasts": "stg_crm__forecasts",
+    "partners": "stg_crm__partners", "customer_financials": "stg_crm__customer_financials",
+    "contracts": "stg_finance__contracts", "contract_lines": "stg_finance__contract_lines",
+    "payments": "stg_finance__payments", "costs": "stg_finance__costs", "fx_rates": "stg_finance__fx_rates",
+    "reps": "stg_hr__reps", "rep_reviews": "stg_hr__rep_reviews",
+}
+
+
+def readme_commands() -> tuple[str, str]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, re.S)[1]
+    demo, tests = [re.sub(r"\s+#.*$", "", line).strip() for line in block.strip().splitlines()[:2]]
+    return demo, tests
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
+    demo, tests = readme_commands()
+    assert demo.endswith("bdw demo") and tests.endswith("pytest")
+    assert tests in (REPO / ".ci/run").read_text()
+
+
+def _rows_of(path: Path) -> list[dict[str, str | None]]:
+    """The data rows of one export, keyed by lower-cased trimmed header."""
+    if path.suffix == ".parquet":
+        table = pq.read_table(path).to_pylist()
+        return [{k.strip().lower(): (None if v is None else str(v)) for k, v in r.items()} for r in table]
+    if path.suffix == ".xlsx":
+        ws = openpyxl.load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        rows = [r for r in ws.iter_rows(values_only=True) if any(c is not None for c in r)]
+        known = set().union(*(s.column_names for s in SOURCES.values()))
+        start = next(i for i, r in enumerate(rows) if sum(str(c).strip().lower() in known for c in r if c) >= 2)
+        header = [str(c).strip().lower() if c else "" for c in rows[start]]
+        return [{h: (None if v is None else (v.date().isoformat() if isinstance(v, dt.datetime) else str(v)))
+                 for h, v in zip(header, r, strict=False)} for r in rows[start + 1:]]
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    return [{k.strip().lower(): v for k, v in r.items()} for r in csv.DictReader(io.StringIO(text))]
+
+
+def _date_key(value: str | None) -> str | None:
+    m = re.match(r"^(\d{4})\D(\d{1,2})\D(\d{1,2})", (value or "").strip())
+    return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat() if m else (value or "").strip()
+
+
+def expected_counts(inbox: Path) -> dict[str, tuple[int, int]]:
+    """(rows in distinct files, live keys after the merge rules) per source."""
+    out = {}
+    for name, source in SOURCES.items():
+        seen: set[str] = set()
+        rows: list[dict] = []
+        for path in sorted(p for p in (inbox / name).glob("*") if p.is_file() and not p.name.startswith(("_", "."))):
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            if digest in seen:
+                continue  # a duplicate re-export
+            seen.add(digest)
+            rows += _rows_of(path)
+        latest: dict[tuple, dict] = {}
+        for r in rows:
+            key = tuple(_date_key(r.get(k)) if source.column(k).type == "date" else (r.get(k) or "").strip().upper()
+                        if k == "currency" else (r.get(k) or "").strip() for k in source.key)
+            latest[key] = r
+        live = sum(1 for r in latest.values() if (r.get("is_deleted") or "").strip().lower() not in TRUE_WORDS)
+        out[name] = (len(rows), live)
+    return out
+
+
+@pytest.mark.slow
+def test_fresh_clone_readme_demo_publishes_every_raw_and_staging_table(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    demo, _ = readme_commands()
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+           and not k.startswith("BDW_")}
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    done = subprocess.run(["bash", "-c", demo], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "Published" in done.stdout and "warehouse.duckdb" in done.stdout
+    inbox, warehouse = clone / "data" / "inbox", clone / "data" / "warehouse.duckdb"
+    expected = expected_counts(inbox)
+    rejected = {p.name.split("_", 1)[-1]: sum(1 for _ in csv.DictReader(p.open(encoding="utf-8")))
+                for p in (clone / "data" / ".bdw" / "quarantine").glob("*/*.rejected.csv")}
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for name, (file_rows, live) in expected.items():
+            raw = con.execute(f"SELECT count(*) FROM raw.{name}").fetchone()[0]
+            bad = con.execute("SELECT coalesce(sum(rows_rejected), 0) FROM raw._load_manifest WHERE source = ? "
+                              "AND status IN ('partial', 'quarantined')", [name]).fetchone()[0]
+            assert raw + bad == file_rows, name
+            assert raw > 0, f"the sample has no {name}"
+            staged = con.execute(f"SELECT count(*) FROM staging.{STAGING[name]}").fetchone()[0]
+            if bad == 0:
+                assert staged == live, name
+            else:  # a rejected row's key may still be live through another file
+                assert live - bad <= staged <= live, name
+        quarantined = con.execute("SELECT count(*) FROM raw._load_manifest WHERE status = 'quarantined'").fetchone()
+        assert quarantined == (0,), "the sample company's files are all readable"
+    finally:
+        con.close()
+    assert sum(rejected.values()) <= 5
