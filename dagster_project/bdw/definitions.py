@@ -16,6 +16,7 @@ ensure_manifest()
 from bdw.assets.dbt import bdw_dbt_models  # noqa: E402 - needs the manifest prepared above
 from bdw.assets.ingestion import raw_assets  # noqa: E402
 from bdw.assets.publishing import warehouse  # noqa: E402
+from bdw.automation import inbox_sensor, nightly_schedule  # noqa: E402
 from bdw.resources import default_resources  # noqa: E402
 
 nightly_job = define_asset_job(
@@ -27,5 +28,7 @@ nightly_job = define_asset_job(
 defs = Definitions(
     assets=[*raw_assets, bdw_dbt_models, warehouse],
     jobs=[nightly_job],
+    schedules=[nightly_schedule(nightly_job)],
+    sensors=[inbox_sensor(nightly_job)],
     resources=default_resources(),
 )

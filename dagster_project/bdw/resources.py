@@ -3,6 +3,10 @@ the schedule and ``bdw run`` all build the same thing."""
 
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
 
 from dagster import ConfigurableResource, EnvVar
 from dagster_dbt import DbtCliResource
@@ -31,11 +35,26 @@ class BdwSettings(ConfigurableResource):
         return resolve_as_of(self.settings(), self.as_of or None)
 
 
+class WorkingDatabase(DuckDBResource):
+    """dagster-duckdb's resource, closing the connection also when the work inside fails
+    (upstream closes it only on success, and an open handle would lock the file for the rest of
+    an in-process run)."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duckdb.connect(self.database, read_only=False, config={"custom_user_agent": "bdw",
+                                                                      **self.connection_config})
+        try:
+            yield con
+        finally:
+            con.close()
+
+
 def default_resources() -> dict[str, object]:
     return {
         "bdw": BdwSettings(),
         # the working database: the one DuckDB path setting, shared with dbt's profiles.yml
-        "duckdb": DuckDBResource(database=EnvVar(DUCKDB_PATH_ENV)),
+        "duckdb": WorkingDatabase(database=EnvVar(DUCKDB_PATH_ENV)),
         "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
                            dbt_executable=dbt_executable()),
     }

@@ -1,14 +1,27 @@
 """One Dagster asset per inbox source: ``raw/<source>``, loaded into the working database."""
 
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
-from dagster_duckdb import DuckDBResource
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Backoff,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryPolicy,
+    asset,
+)
 
 from bdw.contract import SOURCES, Source
 from bdw.ingest import ingest_source
-from bdw.resources import BdwSettings
+from bdw.mapping import ProfileError
+from bdw.resources import BdwSettings, WorkingDatabase
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time on the working database (dbt included)
+# a transient failure (a file still being copied in, a full disk freed) gets two more tries;
+# a configuration error does not (it raises Failure with allow_retries=False)
+TRANSIENT_RETRY = RetryPolicy(max_retries=2, delay=15, backoff=Backoff.EXPONENTIAL)
 _POLICY_WORDS = {
     "file": "by default a file loads all or nothing",
     "row": "by default bad rows are quarantined one by one",
@@ -25,11 +38,15 @@ def _raw_asset(source: Source) -> AssetsDefinition:
         description=f"{source.description}: every valid row of every `{source.name}` export in the inbox, "
         f"with its file and row ({_POLICY_WORDS[source.policy]}).",
         tags={"system": source.system},
+        retry_policy=TRANSIENT_RETRY,
     )
-    def _load(context: AssetExecutionContext, bdw: BdwSettings, duckdb: DuckDBResource) -> MaterializeResult:
+    def _load(context: AssetExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase) -> MaterializeResult:
         settings = bdw.settings()
         with duckdb.get_connection() as con:
-            result = ingest_source(con, settings, source.name, run_id=context.run.run_id)
+            try:
+                result = ingest_source(con, settings, source.name, run_id=context.run.run_id)
+            except ProfileError as e:
+                raise Failure(description=str(e), allow_retries=False) from e
             total = con.execute(f"SELECT count(*) FROM raw.{source.name}").fetchone()[0]
         for f in result.files:
             if f.status in ("quarantined", "partial"):

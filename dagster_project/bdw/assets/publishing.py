@@ -4,7 +4,7 @@
 from dagster import AssetExecutionContext, MaterializeResult, asset
 
 from bdw.assets.dbt import bdw_dbt_models
-from bdw.assets.ingestion import WRITER_POOL, raw_assets
+from bdw.assets.ingestion import TRANSIENT_RETRY, WRITER_POOL, raw_assets
 from bdw.publish import publish
 from bdw.resources import BdwSettings
 
@@ -16,6 +16,7 @@ from bdw.resources import BdwSettings
     kinds={"duckdb"},
     pool=WRITER_POOL,
     owners=["team:sales-ops"],
+    retry_policy=TRANSIENT_RETRY,
     description="The analysts' DuckDB file: a copy of the working database, swapped in atomically once "
     "ingestion, dbt models and blocking checks have passed.",
 )

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from bdw.sample import dates as d
 from bdw.sample import names, profile
 
-INDUSTRIES = ("manufacturing", "consumer_electronics", "retail", "healthcare", "energy", "finance",
-              "education", "public_sector", "other")
+INDUSTRIES = (
+    "manufacturing",
+    "consumer_electronics",
+    "retail",
+    "healthcare",
+    "energy",
+    "finance",
+    "education",
+    "public_sector",
+    "other",
+)
 INDUSTRY_P = (0.20, 0.15, 0.12, 0.10, 0.10, 0.10, 0.08, 0.10, 0.05)
 OVERSEAS_REGIONS = ("SEA", "EU", "NA", "MEA", "LATAM", "APAC")
 OVERSEAS_P = (0.34, 0.22, 0.12, 0.14, 0.08, 0.10)
@@ -35,22 +45,62 @@ def draw_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.nd
 def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
     """One row per account with its role in the story; CRM fields are filled by `crm_fields`."""
     parts: list[dict] = [dict(kind="top", legacy=True, strat24=True, strat25=True, n=1, logo_year=0)]
-    parts.append(dict(kind="strategic", legacy=True, strat24=True, strat25=True,
-                      n=profile.STRATEGIC_2024_LEGACY * scale, logo_year=0))
-    parts.append(dict(kind="strategic", legacy=True, strat24=False, strat25=True,
-                      n=profile.STRATEGIC_2025_LEGACY * scale, logo_year=0))
-    parts.append(dict(kind="strategic", legacy=False, strat24=False, strat25=True,
-                      n=profile.STRATEGIC_2025_LOGO_2024 * scale, logo_year=2024))
-    parts.append(dict(kind="regular", legacy=True, strat24=False, strat25=False,
-                      n=profile.LEGACY_REGULAR * scale, logo_year=0))
+    parts.append(
+        dict(
+            kind="strategic",
+            legacy=True,
+            strat24=True,
+            strat25=True,
+            n=profile.STRATEGIC_2024_LEGACY * scale,
+            logo_year=0,
+        )
+    )
+    parts.append(
+        dict(
+            kind="strategic",
+            legacy=True,
+            strat24=False,
+            strat25=True,
+            n=profile.STRATEGIC_2025_LEGACY * scale,
+            logo_year=0,
+        )
+    )
+    parts.append(
+        dict(
+            kind="strategic",
+            legacy=False,
+            strat24=False,
+            strat25=True,
+            n=profile.STRATEGIC_2025_LOGO_2024 * scale,
+            logo_year=2024,
+        )
+    )
+    parts.append(
+        dict(
+            kind="regular",
+            legacy=True,
+            strat24=False,
+            strat25=False,
+            n=profile.LEGACY_REGULAR * scale,
+            logo_year=0,
+        )
+    )
     last_year = d.to_date(as_of).year
     for y in range(profile.START.year, last_year + 1):
         n = profile.NEW_LOGOS.get(y, profile.NEW_LOGOS[max(profile.NEW_LOGOS)]) * scale
         if y == 2024:
             n -= profile.STRATEGIC_2025_LOGO_2024 * scale
         parts.append(dict(kind="regular", legacy=False, strat24=False, strat25=False, n=n, logo_year=y))
-    parts.append(dict(kind="prospect", legacy=False, strat24=False, strat25=False,
-                      n=profile.PROSPECTS * scale, logo_year=0))
+    parts.append(
+        dict(
+            kind="prospect",
+            legacy=False,
+            strat24=False,
+            strat25=False,
+            n=profile.PROSPECTS * scale,
+            logo_year=0,
+        )
+    )
     frames = [pd.DataFrame({k: [v] * p["n"] for k, v in p.items() if k != "n"}) for p in parts]
     a = pd.concat(frames, ignore_index=True)
     n = len(a)
@@ -61,14 +111,18 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
     overseas[strat] = False
     per_unit = len(strat) // scale
     for u in range(scale):
-        block = strat[u * per_unit:(u + 1) * per_unit]
-        overseas[[block[0], block[profile.STRATEGIC_2024_LEGACY], block[-1]][: profile.STRATEGIC_OVERSEAS]] = True
+        block = strat[u * per_unit : (u + 1) * per_unit]
+        overseas[
+            [block[0], block[profile.STRATEGIC_2024_LEGACY], block[-1]][: profile.STRATEGIC_OVERSEAS]
+        ] = True
     overseas[a["kind"].to_numpy() == "top"] = False
     a["overseas"] = overseas
     region = np.where(overseas, rng.choice(np.array(OVERSEAS_REGIONS, dtype=object), n, p=OVERSEAS_P), "CN")
     a["region"] = region
-    a["country"] = [names.COUNTRIES[r][i % len(names.COUNTRIES[r])] for r, i in
-                    zip(region, rng.integers(0, 100, n), strict=True)]
+    a["country"] = [
+        names.COUNTRIES[r][i % len(names.COUNTRIES[r])]
+        for r, i in zip(region, rng.integers(0, 100, n), strict=True)
+    ]
     a["industry"] = rng.choice(np.array(INDUSTRIES, dtype=object), n, p=INDUSTRY_P)
     a.loc[a["kind"] == "top", "industry"] = "consumer_electronics"
     foreign = overseas & (rng.random(n) < profile.FOREIGN_BILLING_SHARE)
@@ -79,7 +133,7 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
     logo = a["logo_year"].to_numpy()
     is_logo = logo > 0
     lo = np.array([d.day(f"{y}-01-05") if y else 0 for y in logo], dtype=np.int64)
-    hi = np.minimum(np.array([d.day(f"{y}-12-28") if y else 0 for y in logo], dtype=np.int64), as_of)
+    hi = np.array([d.day(f"{y}-12-28") if y else 0 for y in logo], dtype=np.int64)  # cut at as-of below
     big = (a["kind"] == "strategic").to_numpy() & is_logo
     hi[big] = np.minimum(hi[big], d.day("2024-09-30"))  # strategic logos grow into 2025 from early on
     logo_day = np.where(is_logo, draw_days(rng, lo, hi), d.NONE)
@@ -103,13 +157,35 @@ def add_special(a: pd.DataFrame, rng: np.random.Generator, scale: int, as_of: in
     for _ in range(scale):
         base_at = int(rng.integers(0, len(a)))
         base = a.iloc[base_at]
-        cancelled = dict(kind="regular", legacy=False, strat24=False, strat25=False, logo_year=2025,
-                         overseas=False, region="CN", country="CN", industry="retail", currency=profile.CNY,
-                         partner_pref=False, logo_day=int(rng.integers(d.day("2025-02-03"), d.day("2025-02-26"))),
-                         created_at=d.NONE, special="cancelled", dup_of=-1)
+        cancelled = dict(
+            kind="regular",
+            legacy=False,
+            strat24=False,
+            strat25=False,
+            logo_year=2025,
+            overseas=False,
+            region="CN",
+            country="CN",
+            industry="retail",
+            currency=profile.CNY,
+            partner_pref=False,
+            logo_day=int(rng.integers(d.day("2025-02-03"), d.day("2025-02-26"))),
+            created_at=d.NONE,
+            special="cancelled",
+            dup_of=-1,
+        )
         dup = dict(base.to_dict())
-        dup.update(kind="prospect", legacy=False, strat24=False, strat25=False, logo_year=0, logo_day=d.NONE,
-                   created_at=int(rng.integers(d.day("2025-05-05"), d.day("2025-05-28"))), special="duplicate", dup_of=base_at)
+        dup.update(
+            kind="prospect",
+            legacy=False,
+            strat24=False,
+            strat25=False,
+            logo_year=0,
+            logo_day=d.NONE,
+            created_at=int(rng.integers(d.day("2025-05-05"), d.day("2025-05-28"))),
+            special="duplicate",
+            dup_of=base_at,
+        )
         rows += [cancelled, dup]
     extra = pd.DataFrame(rows)
     extra = extra[(extra["logo_day"].where(extra["logo_day"] != d.NONE, extra["created_at"])) <= as_of]

@@ -94,8 +94,13 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
 
     logos = np.flatnonzero((logo_day != d.NONE) & (a["special"].to_numpy() == ""))
     big = (kind[logos] == "strategic").astype(float)
-    add(logos, "new", logo_day[logos], logo_day[logos],
-        rng.lognormal(np.log(550_000) + big * np.log(3), 0.6, len(logos)))
+    add(
+        logos,
+        "new",
+        logo_day[logos],
+        logo_day[logos],
+        rng.lognormal(np.log(550_000) + big * np.log(3), 0.6, len(logos)),
+    )
 
     s24 = a["strat24"].to_numpy() & (kind == "strategic")
     s25 = a["strat25"].to_numpy() & ~a["strat24"].to_numpy()
@@ -114,8 +119,13 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
             rows = np.repeat(rows, count)
             start = np.maximum(ys, np.where(logo_day[rows] != d.NONE, logo_day[rows] + 45, ys))
             keep = start <= vis
-            add(rows[keep], "expansion", start[keep], np.full(keep.sum(), vis),
-                rng.lognormal(np.log(mean), sigma, keep.sum()))
+            add(
+                rows[keep],
+                "expansion",
+                start[keep],
+                np.full(keep.sum(), vis),
+                rng.lognormal(np.log(mean), sigma, keep.sum()),
+            )
         regular = np.flatnonzero(kind == "regular")
         legacy = a["legacy"].to_numpy()[regular]
         start = np.where(legacy, ys, np.maximum(ys, logo_day[regular] + 60))
@@ -127,17 +137,24 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
         st = np.repeat(start, count)
         add(rows, "expansion", st, np.full(len(rows), vis), rng.lognormal(np.log(350_000), 0.7, len(rows)))
 
-    c = pd.DataFrame({
-        "account": np.concatenate(acc), "ctype": np.concatenate(ctype),
-        "lo": np.concatenate(lo).astype(np.int64), "hi": np.concatenate(hi).astype(np.int64),
-        "weight": np.concatenate(weight),
-    })
-    c["signed"] = np.where(c["lo"] == c["hi"], c["lo"], draw_days(rng, c["lo"].to_numpy(), c["hi"].to_numpy()))
+    c = pd.DataFrame(
+        {
+            "account": np.concatenate(acc),
+            "ctype": np.concatenate(ctype),
+            "lo": np.concatenate(lo).astype(np.int64),
+            "hi": np.concatenate(hi).astype(np.int64),
+            "weight": np.concatenate(weight),
+        }
+    )
+    c["signed"] = np.where(
+        c["lo"] == c["hi"], c["lo"], draw_days(rng, c["lo"].to_numpy(), c["hi"].to_numpy())
+    )
     return c.drop(columns=["lo", "hi"])
 
 
-def _attributes(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.DataFrame,
-                home: np.ndarray) -> pd.DataFrame:
+def _attributes(
+    rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.DataFrame, home: np.ndarray
+) -> pd.DataFrame:
     n = len(c)
     acc = c["account"].to_numpy()
     partner = a["partner_pref"].to_numpy()[acc] & (rng.random(n) < 0.85)
@@ -146,7 +163,9 @@ def _attributes(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: p
     if partner.any():
         pid[partner] = pick_partner(rng, p, c["signed"].to_numpy()[partner], home[acc[partner]])
     c["partner"] = pid
-    rec_p = np.where(c["ctype"] == "new", profile.RECURRING_SHARE["new"], profile.RECURRING_SHARE["expansion"])
+    rec_p = np.where(
+        c["ctype"] == "new", profile.RECURRING_SHARE["new"], profile.RECURRING_SHARE["expansion"]
+    )
     big = np.isin(a["kind"].to_numpy()[acc], ["top", "strategic"])
     recurring = (rng.random(n) < rec_p) | big  # big customers buy subscriptions
     c["recurring"] = recurring
@@ -162,8 +181,9 @@ def _attributes(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: p
     return c
 
 
-def _renewals(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.DataFrame,
-              as_of: int) -> pd.DataFrame:
+def _renewals(
+    rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
     """Renew the contracts due each year: exactly the plan's share renews within the grace period,
     some of the rest renew late (after it), the others churn."""
     last_year = d.to_date(as_of).year
@@ -187,8 +207,11 @@ def _renewals(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.
         src = due[renewed | late]
         is_late = late[renewed | late]
         end = c["end"].to_numpy()[src]
-        in_time = np.where(rng.random(len(src)) < 0.7, rng.integers(-45, 16, len(src)),
-                           rng.integers(16, profile.RENEWAL_GRACE_DAYS + 1, len(src)))
+        in_time = np.where(
+            rng.random(len(src)) < 0.7,
+            rng.integers(-45, 16, len(src)),
+            rng.integers(16, profile.RENEWAL_GRACE_DAYS + 1, len(src)),
+        )
         signed = end + np.where(is_late, rng.integers(100, 171, len(src)), in_time)
         keep = (signed <= as_of) & (signed >= d.day(profile.START))
         src, signed, is_late, end = src[keep], signed[keep], is_late[keep], end[keep]
@@ -196,7 +219,9 @@ def _renewals(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.
             continue
         old = c.iloc[src]
         new = pd.DataFrame({"account": old["account"].to_numpy(), "ctype": "renewal", "signed": signed})
-        new["weight"] = old["weight"].to_numpy() * rng.uniform(0.6, 0.9, len(src)) * rng.uniform(0.95, 1.15, len(src))
+        new["weight"] = (
+            old["weight"].to_numpy() * rng.uniform(0.6, 0.9, len(src)) * rng.uniform(0.95, 1.15, len(src))
+        )
         new["channel"] = old["channel"].to_numpy()
         pid = old["partner"].to_numpy().copy()
         part = pid >= 0
@@ -217,13 +242,16 @@ def _renewals(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, p: pd.
     return c
 
 
-def _fit_due_count(rng: np.random.Generator, c: pd.DataFrame, due: np.ndarray, rows: np.ndarray,
-                   rate: float) -> np.ndarray:
+def _fit_due_count(
+    rng: np.random.Generator, c: pd.DataFrame, due: np.ndarray, rows: np.ndarray, rate: float
+) -> np.ndarray:
     """Whole contracts renew: move a few one-year contracts to two-year terms (out of this year's
     due set) until some whole number of renewals gives the rate within 0.0025."""
     rows = rows.copy()
     while len(rows) and abs(round(rate * len(rows)) / len(rows) - rate) > 0.0025:
-        movable = rows[(c["ctype"].to_numpy()[due[rows]] != "renewal") & (c["term"].to_numpy()[due[rows]] == 12)]
+        movable = rows[
+            (c["ctype"].to_numpy()[due[rows]] != "renewal") & (c["term"].to_numpy()[due[rows]] == 12)
+        ]
         if not len(movable):
             break
         r = movable[int(rng.integers(0, len(movable)))]
@@ -239,8 +267,11 @@ def windows(scale: int, as_of: int) -> pd.DataFrame:
     rows = []
     for y in range(profile.START.year, d.to_date(as_of).year + 1):
         pl = profile.plan(y)
-        spans = ([(f"{y}-01-01", f"{y}-12-31", pl.revenue, 0)] if pl.quarters is None else
-                 [(f"{y}-{3 * q - 2:02d}-01", None, pl.quarters[q - 1], q) for q in range(1, 5)])
+        spans = (
+            [(f"{y}-01-01", f"{y}-12-31", pl.revenue, 0)]
+            if pl.quarters is None
+            else [(f"{y}-{3 * q - 2:02d}-01", None, pl.quarters[q - 1], q) for q in range(1, 5)]
+        )
         for lo_s, _, revenue, q in spans:
             lo = d.day(lo_s)
             hi = d.day(f"{y}-12-31") if q == 0 else int(d.month_end(d.month(np.array([lo]))[0] + 2))
@@ -248,9 +279,20 @@ def windows(scale: int, as_of: int) -> pd.DataFrame:
                 continue
             frac = (min(hi, as_of) - lo + 1) / (hi - lo + 1)
             margin = profile.quarter_margin(y, q) if q else pl.margin
-            rows.append(dict(year=y, quarter=q, lo=lo, hi=min(hi, as_of), frac=frac, revenue=revenue * scale * frac,
-                             partner_share=pl.partner_share, overseas_share=pl.overseas_share,
-                             margin=margin, overseas_margin=pl.overseas_margin))
+            rows.append(
+                dict(
+                    year=y,
+                    quarter=q,
+                    lo=lo,
+                    hi=min(hi, as_of),
+                    frac=frac,
+                    revenue=revenue * scale * frac,
+                    partner_share=pl.partner_share,
+                    overseas_share=pl.overseas_share,
+                    margin=margin,
+                    overseas_margin=pl.overseas_margin,
+                )
+            )
     return pd.DataFrame(rows)
 
 
@@ -275,8 +317,9 @@ def _named_targets(rng: np.random.Generator, a: pd.DataFrame, win: pd.Series, sc
     return targets
 
 
-def _rake_contracts(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, win: pd.DataFrame,
-                    scale: int) -> np.ndarray:
+def _rake_contracts(
+    rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, win: pd.DataFrame, scale: int
+) -> np.ndarray:
     signed = c["signed"].to_numpy()
     w_idx = np.searchsorted(win["lo"].to_numpy(), signed, side="right") - 1
     counted = ~c["cancelled"].to_numpy()
@@ -292,10 +335,14 @@ def _rake_contracts(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, 
     rev = win["revenue"].to_numpy()
     for _ in range(30):
         parts = [
-            (np.where(w_idx >= 0, w_idx * 2 + partner, -1),
-             np.column_stack([rev * (1 - win["partner_share"]), rev * win["partner_share"]]).ravel()),
-            (np.where(w_idx >= 0, w_idx * 2 + overseas, -1),
-             np.column_stack([rev * (1 - win["overseas_share"]), rev * win["overseas_share"]]).ravel()),
+            (
+                np.where(w_idx >= 0, w_idx * 2 + partner, -1),
+                np.column_stack([rev * (1 - win["partner_share"]), rev * win["partner_share"]]).ravel(),
+            ),
+            (
+                np.where(w_idx >= 0, w_idx * 2 + overseas, -1),
+                np.column_stack([rev * (1 - win["overseas_share"]), rev * win["overseas_share"]]).ravel(),
+            ),
         ]
         labels = np.full(len(c), -1, dtype=np.int64)
         targets: list[float] = []
@@ -343,8 +390,15 @@ def _lines(rng: np.random.Generator, c: pd.DataFrame, revenue: np.ndarray, win: 
     return pd.DataFrame({"contract": ci, "kind": ki, "cny": amount})
 
 
-def build(rng: np.random.Generator, a: pd.DataFrame, p: pd.DataFrame, fx: pd.DataFrame, scale: int,
-          as_of: int, home: np.ndarray) -> Book:
+def build(
+    rng: np.random.Generator,
+    a: pd.DataFrame,
+    p: pd.DataFrame,
+    fx: pd.DataFrame,
+    scale: int,
+    as_of: int,
+    home: np.ndarray,
+) -> Book:
     c = _attributes(rng, _base(rng, a, scale, as_of), a, p, home)
     c = _renewals(rng, c, a, p, as_of)
     c["cancelled"] = False
@@ -372,9 +426,18 @@ def build(rng: np.random.Generator, a: pd.DataFrame, p: pd.DataFrame, fx: pd.Dat
 def _cancelled(rng: np.random.Generator, a: pd.DataFrame, as_of: int) -> pd.DataFrame:
     rows = np.flatnonzero(a["special"].to_numpy() == "cancelled")
     n = len(rows)
-    c = pd.DataFrame({"account": rows, "ctype": "new", "signed": a["logo_day"].to_numpy()[rows],
-                      "weight": rng.uniform(900_000, 1_500_000, n), "channel": "direct", "partner": -1,
-                      "recurring": True, "term": 12})
+    c = pd.DataFrame(
+        {
+            "account": rows,
+            "ctype": "new",
+            "signed": a["logo_day"].to_numpy()[rows],
+            "weight": rng.uniform(900_000, 1_500_000, n),
+            "channel": "direct",
+            "partner": -1,
+            "recurring": True,
+            "term": 12,
+        }
+    )
     for i in range(N_KINDS):
         c[f"k{i}"] = i in (0, 4)
     c["start"] = c["signed"] + 10

@@ -42,14 +42,21 @@ def deal_fields(rng: np.random.Generator, x: pd.DataFrame, a: pd.DataFrame) -> N
     n = len(x)
     acc = x["account"].to_numpy()
     cn = (a["region"].to_numpy() == "CN")[acc]
-    short = np.array([str(s)[2:6] if r == "CN" else str(s).split(" ")[0] for s, r in
-                      zip(a["account_name"].to_numpy()[acc], a["region"].to_numpy()[acc], strict=True)], dtype=object)
+    short = np.array(
+        [
+            str(s)[2:6] if r == "CN" else str(s).split(" ")[0]
+            for s, r in zip(a["account_name"].to_numpy()[acc], a["region"].to_numpy()[acc], strict=True)
+        ],
+        dtype=object,
+    )
     year = d.year(x["created"].to_numpy())
     x["opportunity_name"] = [f"{s} {f} {y}" for s, f, y in zip(short, x["family"], year, strict=True)]
     x["pain_points"] = np.where(cn, names.pick(rng, names.PAIN_ZH, n), names.pick(rng, names.PAIN_EN, n))
     x["main_competitor"] = names.pick(rng, names.COMPETITORS, n)
     x["next_step"] = names.pick(rng, names.NEXT_STEPS, n)
-    x["budget_confirmed"] = np.where(x["outcome"] == "won", rng.random(n) < 0.9, rng.random(n) < 0.4).astype(object)
+    x["budget_confirmed"] = np.where(x["outcome"] == "won", rng.random(n) < 0.9, rng.random(n) < 0.4).astype(
+        object
+    )
     x["lost_reason"] = names.pick(rng, names.LOST_REASONS, n)
 
 
@@ -71,7 +78,11 @@ def deal_rows(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
         gone = _state_frame(x, deleted, x["created"].to_numpy()[deleted])
         gone["_file"] = np.minimum(d.month_end(d.month(x["created"].to_numpy()[deleted]) + 2), as_of)
         gone["is_deleted"] = True
-        out = pd.concat([out, gone[gone["_file"] <= as_of]], ignore_index=True)
+        gone = gone[gone["_file"] > x["created"].to_numpy()[deleted]]
+        until = pd.Series(gone["_file"].to_numpy(), index=gone["deal"].to_numpy())
+        later = out["deal"].map(until).to_numpy()
+        out = out[~(later <= out["_file"].to_numpy())]  # nothing is exported about it after the deletion
+        out = pd.concat([out, gone], ignore_index=True)
     return out
 
 
@@ -87,10 +98,17 @@ def _state_frame(x: pd.DataFrame, rows: np.ndarray, day: np.ndarray) -> pd.DataF
     cents = x["cents"].to_numpy()[rows]
     unit = np.where(x["currency"].to_numpy()[rows] == profile.CNY, 10_000, 1_000)
     amount = np.round(cents * factor / unit) * unit / 100
-    return pd.DataFrame({
-        "deal": rows, "stage": stage, "forecast_category": fc, "expected_close_date": ecd, "amount": amount,
-        "closed_at": np.where(is_closed, closed, d.NONE), "is_deleted": False,
-    })
+    return pd.DataFrame(
+        {
+            "deal": rows,
+            "stage": stage,
+            "forecast_category": fc,
+            "expected_close_date": ecd,
+            "amount": amount,
+            "closed_at": np.where(is_closed, closed, d.NONE),
+            "is_deleted": False,
+        }
+    )
 
 
 def snapshot_rows(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
@@ -108,14 +126,27 @@ def snapshot_rows(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
     st = state_at(x, rows, day)
     cents = x["cents"].to_numpy()[rows]
     unit = np.where(x["currency"].to_numpy()[rows] == profile.CNY, 10_000, 1_000)
-    return pd.DataFrame({
-        "deal": rows, "snapshot_date": day, "stage": st["stage"], "amount": np.round(cents * st["f"] / unit) * unit / 100,
-        "expected_close_date": st["ecd"], "forecast_category": st["fc"], "_file": day,
-    })
+    return pd.DataFrame(
+        {
+            "deal": rows,
+            "snapshot_date": day,
+            "stage": st["stage"],
+            "amount": np.round(cents * st["f"] / unit) * unit / 100,
+            "expected_close_date": st["ecd"],
+            "forecast_category": st["fc"],
+            "_file": day,
+        }
+    )
 
 
-def activity_rows(rng: np.random.Generator, x: pd.DataFrame, a: pd.DataFrame, first_contact: np.ndarray,
-                  account_owner: np.ndarray, as_of: int) -> pd.DataFrame:
+def activity_rows(
+    rng: np.random.Generator,
+    x: pd.DataFrame,
+    a: pd.DataFrame,
+    first_contact: np.ndarray,
+    account_owner: np.ndarray,
+    as_of: int,
+) -> pd.DataFrame:
     """Touches on deals (between first touch and close) and on accounts; none before 2024."""
     start = d.day(profile.START)
     outcome = x["outcome"].to_numpy()
@@ -129,18 +160,25 @@ def activity_rows(rng: np.random.Generator, x: pd.DataFrame, a: pd.DataFrame, fi
     day = lo[rows] + np.floor(rng.random(len(rows)) * (hi[rows] - lo[rows] + 1)).astype(np.int64)
     # the fallback deals (no first_touch_at) are touched on the day the deal was first touched
     fb = np.flatnonzero(x["fallback_touch"].to_numpy())
-    deal_part = pd.DataFrame({
-        "deal": np.concatenate([rows, fb]), "account": x["account"].to_numpy()[np.concatenate([rows, fb])],
-        "owner": x["owner"].to_numpy()[np.concatenate([rows, fb])],
-        "activity_date": np.concatenate([day, x["touch"].to_numpy()[fb]]),
-    })
+    deal_part = pd.DataFrame(
+        {
+            "deal": np.concatenate([rows, fb]),
+            "account": x["account"].to_numpy()[np.concatenate([rows, fb])],
+            "owner": x["owner"].to_numpy()[np.concatenate([rows, fb])],
+            "activity_date": np.concatenate([day, x["touch"].to_numpy()[fb]]),
+        }
+    )
     live = np.flatnonzero(a["special"].to_numpy() != "duplicate")
     acc_lo = np.maximum(first_contact[live], start)
-    n_acc = np.where(acc_lo <= as_of, rng.poisson(np.where(a["kind"].to_numpy()[live] == "prospect", 1.5, 3.0)), 0)
+    n_acc = np.where(
+        acc_lo <= as_of, rng.poisson(np.where(a["kind"].to_numpy()[live] == "prospect", 1.5, 3.0)), 0
+    )
     arows = np.repeat(live, n_acc)
     aday = acc_lo[np.repeat(np.arange(len(live)), n_acc)]
     aday = aday + np.floor(rng.random(len(arows)) * (as_of - aday + 1)).astype(np.int64)
-    acc_part = pd.DataFrame({"deal": -1, "account": arows, "owner": account_owner[arows], "activity_date": aday})
+    acc_part = pd.DataFrame(
+        {"deal": -1, "account": arows, "owner": account_owner[arows], "activity_date": aday}
+    )
     acts = pd.concat([deal_part, acc_part], ignore_index=True)
     acts["activity_type"] = rng.choice(ACTIVITY_TYPES, len(acts), p=ACTIVITY_P)
     acts = acts.sort_values(["activity_date", "account", "deal"], kind="stable").reset_index(drop=True)

@@ -39,10 +39,6 @@ def year(days: np.ndarray) -> np.ndarray:
     return _d64(days).astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def quarter(days: np.ndarray) -> np.ndarray:
-    return (month(days) % 12) // 3 + 1
-
-
 def month_start(months: np.ndarray | int) -> np.ndarray:
     return np.asarray(months, dtype=np.int64).astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 

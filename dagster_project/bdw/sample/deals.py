@@ -21,8 +21,9 @@ V = 4  # version slots: A, B, C, D
 FAR = np.iinfo(np.int64).max // 4
 
 
-def _choose_accounts(rng: np.random.Generator, since: np.ndarray, pool: np.ndarray, before: np.ndarray
-                     ) -> np.ndarray:
+def _choose_accounts(
+    rng: np.random.Generator, since: np.ndarray, pool: np.ndarray, before: np.ndarray
+) -> np.ndarray:
     """For each deal, a random account of `pool` whose `since` day is on or before `before`."""
     order = pool[np.argsort(since[pool], kind="stable")]
     s = since[order]
@@ -31,8 +32,16 @@ def _choose_accounts(rng: np.random.Generator, since: np.ndarray, pool: np.ndarr
     return order[np.floor(rng.random(len(before)) * k).astype(np.int64)]
 
 
-def build(rng: np.random.Generator, book: Book, a: pd.DataFrame, p: pd.DataFrame, home: np.ndarray,
-          touch: np.ndarray, as_of: int, scale: int) -> pd.DataFrame:
+def build(
+    rng: np.random.Generator,
+    book: Book,
+    a: pd.DataFrame,
+    p: pd.DataFrame,
+    home: np.ndarray,
+    touch: np.ndarray,
+    as_of: int,
+    scale: int,
+) -> pd.DataFrame:
     c = book.contracts
     start = d.day(profile.START)
     acc_created = a["created_at"].to_numpy()
@@ -43,7 +52,9 @@ def build(rng: np.random.Generator, book: Book, a: pd.DataFrame, p: pd.DataFrame
     # won: one per contract
     lines = book.lines
     main_kind = lines.sort_values(["contract", "cny"], ascending=[True, False]).drop_duplicates("contract")
-    fam = np.array(profile.KIND_FAMILY, dtype=object)[main_kind.set_index("contract")["kind"].reindex(range(len(c))).to_numpy()]
+    fam = np.array(profile.KIND_FAMILY, dtype=object)[
+        main_kind.set_index("contract")["kind"].reindex(range(len(c))).to_numpy()
+    ]
     signed = c["signed"].to_numpy()
     ctype = c["ctype"].to_numpy()
     acc = c["account"].to_numpy()
@@ -56,12 +67,22 @@ def build(rng: np.random.Generator, book: Book, a: pd.DataFrame, p: pd.DataFrame
     created = np.where(ctype == "new", touch + np.minimum(rng.integers(0, 11, n), gap), created)
     ft = np.where(rng.random(n) < 0.5, np.maximum(created - rng.integers(0, 21, n), acc_created[acc]), d.NONE)
     ft = np.where(ctype == "new", touch, np.where(ctype == "renewal", d.NONE, ft))
-    won = pd.DataFrame({
-        "outcome": "won", "account": acc, "contract": np.arange(n), "channel": c["channel"].to_numpy(),
-        "partner": c["partner"].to_numpy(), "currency": c["currency"].to_numpy(), "family": fam,
-        "cents": c["cents"].to_numpy(), "created": created, "first_touch": ft, "closed": signed,
-        "end": signed,
-    })
+    won = pd.DataFrame(
+        {
+            "outcome": "won",
+            "account": acc,
+            "contract": np.arange(n),
+            "channel": c["channel"].to_numpy(),
+            "partner": c["partner"].to_numpy(),
+            "currency": c["currency"].to_numpy(),
+            "family": fam,
+            "cents": c["cents"].to_numpy(),
+            "created": created,
+            "first_touch": ft,
+            "closed": signed,
+            "end": signed,
+        }
+    )
 
     # lost deals (some still open at as-of: they close later) and deals that will be won after as-of
     customers = np.flatnonzero(np.isin(kind, ["top", "strategic", "regular"]) & (special == ""))
@@ -71,29 +92,44 @@ def build(rng: np.random.Generator, book: Book, a: pd.DataFrame, p: pd.DataFrame
     closed = draw_days(rng, np.full(n_lost, start + 20), np.full(n_lost, as_of + 150))
     lcreated = closed - rng.integers(20, 201, n_lost)
     to_cust = rng.random(n_lost) < 0.35
-    lacc = np.where(to_cust, _choose_accounts(rng, cust_since, customers, closed - 10),
-                    _choose_accounts(rng, acc_created, prospects, closed - 10))
+    lacc = np.where(
+        to_cust,
+        _choose_accounts(rng, cust_since, customers, closed - 10),
+        _choose_accounts(rng, acc_created, prospects, closed - 10),
+    )
     first_ok = np.where(to_cust, cust_since[lacc], acc_created[lacc])
     lcreated = np.minimum(np.maximum(lcreated, first_ok), closed - 5)
     n_fut = profile.FUTURE_WON * scale
     fclose = as_of + rng.integers(1, 121, n_fut)
     fcreated = np.minimum(fclose - rng.integers(40, 161, n_fut), as_of - 5)
     fcust = rng.random(n_fut) < 0.5
-    facc = np.where(fcust, _choose_accounts(rng, cust_since, customers, fcreated),
-                    _choose_accounts(rng, acc_created, prospects, fcreated))
-    fcreated = np.minimum(np.maximum(fcreated, np.where(fcust, cust_since[facc], acc_created[facc])), as_of - 1)
+    facc = np.where(
+        fcust,
+        _choose_accounts(rng, cust_since, customers, fcreated),
+        _choose_accounts(rng, acc_created, prospects, fcreated),
+    )
+    fcreated = np.minimum(
+        np.maximum(fcreated, np.where(fcust, cust_since[facc], acc_created[facc])), as_of - 1
+    )
     # one junk deal per scale unit, deleted from the CRM two months later
     junk_acc = rng.choice(prospects[acc_created[prospects] <= d.day("2025-03-01")], scale)
     junk_created = rng.integers(d.day("2025-03-03"), d.day("2025-03-28"), scale)
-    other = pd.DataFrame({
-        "outcome": np.concatenate([np.full(n_lost, "lost", dtype=object), np.full(n_fut, "open", dtype=object),
-                                   np.full(scale, "deleted", dtype=object)]),
-        "account": np.concatenate([lacc, facc, junk_acc]),
-        "contract": -1,
-        "created": np.concatenate([lcreated, fcreated, junk_created]),
-        "closed": np.concatenate([closed, np.full(n_fut, d.NONE), np.full(scale, d.NONE)]),
-        "end": np.concatenate([closed, fclose, junk_created + 90]),
-    })
+    other = pd.DataFrame(
+        {
+            "outcome": np.concatenate(
+                [
+                    np.full(n_lost, "lost", dtype=object),
+                    np.full(n_fut, "open", dtype=object),
+                    np.full(scale, "deleted", dtype=object),
+                ]
+            ),
+            "account": np.concatenate([lacc, facc, junk_acc]),
+            "contract": -1,
+            "created": np.concatenate([lcreated, fcreated, junk_created]),
+            "closed": np.concatenate([closed, np.full(n_fut, d.NONE), np.full(scale, d.NONE)]),
+            "end": np.concatenate([closed, fclose, junk_created + 90]),
+        }
+    )
     m = len(other)
     oacc = other["account"].to_numpy()
     partner = a["partner_pref"].to_numpy()[oacc] & (rng.random(m) < 0.7)
@@ -105,15 +141,18 @@ def build(rng: np.random.Generator, book: Book, a: pd.DataFrame, p: pd.DataFrame
     other["currency"] = a["currency"].to_numpy()[oacc]
     other["family"] = rng.choice(np.array(list(FAMILY_P), dtype=object), m, p=list(FAMILY_P.values()))
     cny = rng.lognormal(np.log(np.where(other["outcome"] == "open", 700_000, 400_000)), 0.8)
-    fxr = np.where(other["currency"] == profile.CNY, 1.0, np.where(other["currency"] == "EUR", 7.8,
-                   np.where(other["currency"] == "SGD", 5.3, 7.2)))
+    rough_rate = {profile.CNY: 1.0, **{k: v[0] for k, v in profile.FX.items()}}  # a deal size, not a booking
+    fxr = other["currency"].map(rough_rate).to_numpy(dtype=float)
     other["cents"] = (np.round(cny / fxr / 100) * 10_000).astype(np.int64)
     other["first_touch"] = np.where(rng.random(m) < 0.4, other["created"] - rng.integers(0, 15, m), d.NONE)
-    other["first_touch"] = np.where(other["first_touch"] != d.NONE,
-                                    np.maximum(other["first_touch"], acc_created[oacc]), d.NONE)
+    other["first_touch"] = np.where(
+        other["first_touch"] != d.NONE, np.maximum(other["first_touch"], acc_created[oacc]), d.NONE
+    )
     deals = pd.concat([won, other], ignore_index=True)
     deals["cancelled"] = False
-    deals.loc[deals["contract"] >= 0, "cancelled"] = c["cancelled"].to_numpy()[deals["contract"][deals["contract"] >= 0]]
+    deals.loc[deals["contract"] >= 0, "cancelled"] = c["cancelled"].to_numpy()[
+        deals["contract"][deals["contract"] >= 0]
+    ]
     # what is known at as-of: deals closing later are open
     later = (deals["closed"] > as_of).to_numpy()
     deals.loc[later, "closed"] = d.NONE
@@ -163,20 +202,24 @@ def _versions(rng: np.random.Generator, x: pd.DataFrame, as_of: int, scale: int)
         size = pl.forecast_set * scale * len(months) / 12
         sizes = _spread(round(size), len(months))
         hits = _spread(round(pl.forecast_accuracy * round(size)), len(months))
+        short_h = short_m = 0  # a month without enough candidates hands its share to the next one
         for m, s_m, h_m in zip(months, sizes, hits, strict=True):
             s = int(first[m])
             me = int(d.month_end(m))
             room = (created <= s - 3) & ~used
             hc = np.flatnonzero(won & (cmonth == m) & (closed > s + 1) & room)
-            h = rng.permutation(hc)[:h_m]
+            h = rng.permutation(hc)[: h_m + short_h]
+            short_h = h_m + short_h - len(h)
+            room[h] = False
             lc = np.flatnonzero(lost & (closed > s + 1) & (closed <= me) & room)
-            sc = np.flatnonzero(won & (closed > me) & (closed <= me + 60) & room & ~np.isin(np.arange(n), h))
-            miss = s_m - len(h)
+            sc = np.flatnonzero(won & (closed > me) & (closed <= me + 60) & room)
+            miss = s_m - h_m + short_m
             n_lost = min(len(lc), round(0.6 * miss))
             ml = rng.permutation(lc)[:n_lost]
             ms = rng.permutation(sc)[: miss - n_lost]
             if len(ml) + len(ms) < miss:  # not enough slipping deals: more lost ones
                 ml = rng.permutation(lc)[: miss - len(ms)]
+            short_m = miss - len(ml) - len(ms)
             for rows, kind in ((h, "hit"), (ml, "lost"), (ms, "slip")):
                 if not len(rows):
                     continue

@@ -40,35 +40,33 @@ class Style:
     duplicate_as: str | None = None  # the same file dropped again under this name
 
 
-def _month_range(first: str, last: str) -> list[str]:
-    months = pd.period_range(first, last, freq="M")
-    return [str(p.end_time.date()) for p in months]
+# (source, export date) -> how that file comes out; every other file is plain UTF-8 CSV
+MESSINESS: dict[tuple[str, str], Style] = {}
 
 
-# (source, export date) -> how that file comes out
-MESSINESS: dict[tuple[str, str], Style] = {
-    ("accounts", "2025-03-31"): Style(encoding="gbk", dates="zh"),
-    ("opportunities", "2024-12-31"): Style(encoding="utf-8-sig"),
-    ("opportunities", "2025-11-30"): Style(odd_enums=True),
-    ("activities", "2025-04-30"): Style(dates="slash"),
-    ("contracts", "2025-06-30"): Style(fmt="xlsx", title="Contract export 2025-06", header_case=True),
-    ("contracts", "2025-09-30"): Style(odd_enums=True),
-    ("payments", "2025-04-30"): Style(dates="slash"),
-    ("payments", "2025-06-30"): Style(duplicate_as="2025-06-30_payments (1).csv"),
-    ("costs", "2025-09-30"): Style(fmt="parquet"),
-    ("partners", "2025-12-31"): Style(bools="yes"),
-}
-for _m in _month_range("2025-10", "2025-12"):
-    MESSINESS[("contract_lines", _m)] = Style(money="thousands", odd_enums=_m == "2025-11-30")
-for _m in _month_range("2024-01", "2024-12"):
-    MESSINESS[("contract_lines", _m)] = Style(implicit_recurring=True)
-for _m in _month_range("2026-01", "2026-12"):
-    MESSINESS[("payments", _m)] = Style(money="thousands")
-for _m in _month_range("2025-01", "2025-06"):
-    MESSINESS.setdefault(("opportunities", _m), Style())
-    MESSINESS[("opportunities", _m)] = replace(MESSINESS[("opportunities", _m)], bools="yes")
-for _m in _month_range("2025-07", "2025-12"):
-    MESSINESS[("opportunities", _m)] = replace(MESSINESS.get(("opportunities", _m), Style()), bools="zh")
+def _mess(source: str, first: str, last: str | None = None, **quirks: object) -> None:
+    """Give the month-end exports of a source from `first` to `last` (YYYY-MM) these quirks."""
+    for p in pd.period_range(first, last or first, freq="M"):
+        key = (source, str(p.end_time.date()))
+        MESSINESS[key] = replace(MESSINESS.get(key, Style()), **quirks)
+
+
+_mess("accounts", "2025-03", encoding="gbk", dates="zh")
+_mess("opportunities", "2024-12", encoding="utf-8-sig")
+_mess("opportunities", "2025-01", "2025-06", bools="yes")
+_mess("opportunities", "2025-07", "2025-12", bools="zh")
+_mess("opportunities", "2025-11", odd_enums=True)
+_mess("activities", "2025-04", dates="slash")
+_mess("contracts", "2025-06", fmt="xlsx", title="Contract export 2025-06", header_case=True)
+_mess("contracts", "2025-09", odd_enums=True)
+_mess("contract_lines", "2024-01", "2024-12", implicit_recurring=True)
+_mess("contract_lines", "2025-10", "2025-12", money="thousands")
+_mess("contract_lines", "2025-11", odd_enums=True)
+_mess("payments", "2025-04", dates="slash")
+_mess("payments", "2025-06", duplicate_as="2025-06-30_payments (1).csv")
+_mess("payments", "2026-01", "2026-12", money="thousands")
+_mess("costs", "2025-09", fmt="parquet")
+_mess("partners", "2025-12", bools="yes")
 BAD_ROWS_FILE = ("activities", "2025-10-31")
 
 
@@ -77,6 +75,9 @@ def write_all(out: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
     bad = frames.get("activities_bad")
     for source in SOURCES:
         frame = frames[source]
+        counts[source] = 0
+        if frame.empty:  # nothing of it exists yet at as-of
+            continue
         folder = out / source
         folder.mkdir(parents=True, exist_ok=True)
         columns = [c for c in SOURCES[source].column_names if c in frame.columns]
@@ -96,10 +97,16 @@ def write_all(out: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
     return counts
 
 
-def _write_file(folder: Path, source: str, day: str, part: pd.DataFrame, columns: list[str], style: Style,
-                extra: pd.DataFrame | None) -> int:
-    ext = {"csv": "csv", "xlsx": "xlsx", "parquet": "parquet"}[style.fmt]
-    path = folder / f"{day}_{source}.{ext}"
+def _write_file(
+    folder: Path,
+    source: str,
+    day: str,
+    part: pd.DataFrame,
+    columns: list[str],
+    style: Style,
+    extra: pd.DataFrame | None,
+) -> int:
+    path = folder / f"{day}_{source}.{style.fmt}"
     rows = len(part)
     if style.fmt == "parquet":
         pq.write_table(_typed_table(source, part, columns), path, compression="snappy")
@@ -139,8 +146,13 @@ def _text(source: str, column: str, values: np.ndarray, style: Style) -> np.ndar
         return np.array([f"{v:.0f}" for v in values], dtype=object)
     out = _objects(values)
     if t == "enum" and style.odd_enums:
-        out = np.array([None if v is None else (f" {v.title()} " if i % 2 == 0 else v.upper())
-                        for i, v in enumerate(out)], dtype=object)
+        out = np.array(
+            [
+                None if v is None else (f" {v.title()} " if i % 2 == 0 else v.upper())
+                for i, v in enumerate(out)
+            ],
+            dtype=object,
+        )
     return out
 
 
@@ -249,10 +261,14 @@ def _typed_table(source: str, part: pd.DataFrame, columns: list[str]) -> pa.Tabl
         t = SOURCES[source].column(c).type
         v = part[c].to_numpy()
         if t == "date":
-            arrays[c] = pa.array([None if x == d.NONE else d.to_date(x) for x in v.astype(np.int64)], pa.date32())
+            arrays[c] = pa.array(
+                [None if x == d.NONE else d.to_date(x) for x in v.astype(np.int64)], pa.date32()
+            )
         elif t == "money":
-            arrays[c] = pa.array([None if np.isnan(x) else Decimal(int(round(x * 100))).scaleb(-2)
-                                  for x in v.astype(float)], pa.decimal128(18, 2))
+            arrays[c] = pa.array(
+                [None if np.isnan(x) else Decimal(int(round(x * 100))).scaleb(-2) for x in v.astype(float)],
+                pa.decimal128(18, 2),
+            )
         elif t == "bool":
             arrays[c] = pa.array([None if pd.isna(x) else bool(x) for x in v], pa.bool_())
         elif t == "int":

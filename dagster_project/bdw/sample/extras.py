@@ -19,7 +19,11 @@ def forecasts(rng: np.random.Generator, c: pd.DataFrame, roster: pd.DataFrame, a
     first = d.month(np.array([d.day(profile.START)]))[0]
     last = d.month(np.array([as_of]))[0]
     rows = []
-    per_rep = pd.Series(c["cny"].to_numpy()[counted]).groupby([c["owner"].to_numpy()[counted], month[counted]]).sum()
+    per_rep = (
+        pd.Series(c["cny"].to_numpy()[counted])
+        .groupby([c["owner"].to_numpy()[counted], month[counted]])
+        .sum()
+    )
     forecasters = np.flatnonzero(np.isin(roster["team"].to_numpy(), ["direct", "channel", "overseas"]))
     for m in range(first, last + 1):
         sub = int(d.month_start(m)) + 24
@@ -37,8 +41,14 @@ def forecasts(rng: np.random.Generator, c: pd.DataFrame, roster: pd.DataFrame, a
         active = forecasters[is_employed(roster, forecasters, np.full(len(forecasters), sub))]
         for r in active:
             base = per_rep.get((r, m + 1), 0.0) + rng.uniform(100_000, 400_000)
-            rows.append((sub, d.month_label(m + 1).item(), roster["rep_id"].iat[r],
-                         round(base * (1 + rng.normal(0.05, 0.2)), -3)))
+            rows.append(
+                (
+                    sub,
+                    d.month_label(m + 1).item(),
+                    roster["rep_id"].iat[r],
+                    round(base * (1 + rng.normal(0.05, 0.2)), -3),
+                )
+            )
     f = pd.DataFrame(rows, columns=["submitted_at", "period", "scope", "forecast_amount_cny"])
     f["_file"] = f["submitted_at"]
     return f
@@ -71,20 +81,24 @@ def financials(rng: np.random.Generator, a: pd.DataFrame, as_of: int, scale: int
     noise = rng.normal(1.0, 0.25, (len(who), nq))
     profit = level[:, None] * noise
     order = rng.permutation(len(who))
-    red, history, single = order[: 2 * scale], order[2 * scale: 3 * scale], order[3 * scale: 4 * scale]
+    red, history, single = order[: 2 * scale], order[2 * scale : 3 * scale], order[3 * scale : 4 * scale]
     if nq >= 2:
         profit[red, -2:] = -np.abs(profit[red, -2:]) * 0.3
     labels = [q for q, _ in quarters]
     for i0 in (labels.index("2025-Q1"),) if "2025-Q2" in labels else ():
-        profit[history, i0:i0 + 2] = -np.abs(profit[history, i0:i0 + 2]) * 0.2
+        profit[history, i0 : i0 + 2] = -np.abs(profit[history, i0 : i0 + 2]) * 0.2
     if nq >= 4:
         profit[single, -4] = -np.abs(profit[single, -4]) * 0.2
     overseas = a["overseas"].to_numpy()[who]
     ccy = np.where(overseas, "USD", profile.CNY)
     profit = np.where(overseas[:, None], profit / 7.2, profit)
-    rows = pd.DataFrame({
-        "account": np.repeat(who, nq), "fiscal_quarter": np.tile(labels, len(who)),
-        "net_profit": np.round(profit.ravel(), -3), "currency": np.repeat(ccy, nq),
-        "_file": np.tile([p for _, p in quarters], len(who)),
-    })
+    rows = pd.DataFrame(
+        {
+            "account": np.repeat(who, nq),
+            "fiscal_quarter": np.tile(labels, len(who)),
+            "net_profit": np.round(profit.ravel(), -3),
+            "currency": np.repeat(ccy, nq),
+            "_file": np.tile([p for _, p in quarters], len(who)),
+        }
+    )
     return rows

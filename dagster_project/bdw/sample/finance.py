@@ -13,14 +13,16 @@ from bdw.sample.roster import rate_lookup
 
 ELIGIBLE = ("delivery_labor", "cloud_hosting", "third_party", "outsourcing", "travel", "other")
 # cost-type weights per line kind (KINDS order), eligible types only
-TYPE_WEIGHTS = np.array([
-    [1.0, 3.0, 0.0, 0.0, 0.3, 0.2],  # saas
-    [2.0, 0.0, 0.0, 1.0, 0.3, 0.2],  # support
-    [1.0, 0.0, 0.3, 0.0, 0.2, 1.0],  # license_term
-    [1.0, 0.0, 0.3, 0.0, 0.2, 1.0],  # license_perp
-    [3.0, 0.0, 0.0, 2.0, 1.0, 0.2],  # service
-    [0.3, 0.0, 3.0, 0.0, 0.2, 0.2],  # hardware
-])
+TYPE_WEIGHTS = np.array(
+    [
+        [1.0, 3.0, 0.0, 0.0, 0.3, 0.2],  # saas
+        [2.0, 0.0, 0.0, 1.0, 0.3, 0.2],  # support
+        [1.0, 0.0, 0.3, 0.0, 0.2, 1.0],  # license_term
+        [1.0, 0.0, 0.3, 0.0, 0.2, 1.0],  # license_perp
+        [3.0, 0.0, 0.0, 2.0, 1.0, 0.2],  # service
+        [0.3, 0.0, 3.0, 0.0, 0.2, 0.2],  # hardware
+    ]
+)
 
 
 def payments(rng: np.random.Generator, book: Book, as_of: int, scale: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -42,7 +44,9 @@ def payments(rng: np.random.Generator, book: Book, as_of: int, scale: int) -> tu
     p = p[~cancelled[ci] | (k == 0)]
     # the cancelled contract: its one payment goes back after the cancellation
     cx = np.flatnonzero(cancelled)
-    back = pd.DataFrame({"contract": cx, "received": c["cancelled_on"].to_numpy()[cx] + 12, "cents": -total[cx]})
+    back = pd.DataFrame(
+        {"contract": cx, "received": c["cancelled_on"].to_numpy()[cx] + 12, "cents": -total[cx]}
+    )
     p = pd.concat([p, back], ignore_index=True)
     p = p[p["received"] <= as_of]
     # a partial refund per scale unit, on a 2025 contract paid in several installments
@@ -56,12 +60,16 @@ def payments(rng: np.random.Generator, book: Book, as_of: int, scale: int) -> tu
         if when <= as_of:
             refunds.append((i, when, -int(round(rows["cents"].iloc[0] * profile.REFUND_SHARE, -2))))
     if refunds:
-        p = pd.concat([p, pd.DataFrame(refunds, columns=["contract", "received", "cents"])], ignore_index=True)
+        p = pd.concat(
+            [p, pd.DataFrame(refunds, columns=["contract", "received", "cents"])], ignore_index=True
+        )
     p = p.sort_values(["received", "contract", "cents"], kind="stable").reset_index(drop=True)
     return p, first
 
 
-def costs(rng: np.random.Generator, book: Book, a: pd.DataFrame, fx: pd.DataFrame, as_of: int) -> pd.DataFrame:
+def costs(
+    rng: np.random.Generator, book: Book, a: pd.DataFrame, fx: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
     """Eligible delivery costs raked to each period's margins per region group, plus the
     excluded types (logistics, implementation add-ons) on top."""
     c, lines, win = book.contracts, book.lines, book.windows
@@ -90,8 +98,14 @@ def costs(rng: np.random.Generator, book: Book, a: pd.DataFrame, fx: pd.DataFram
     type_w = kind_rev @ TYPE_WEIGHTS + 1e-9
     cum = np.cumsum(type_w / type_w.sum(axis=1, keepdims=True), axis=1)
     ctype = np.minimum((cum[ci] < rng.random(len(ci))[:, None]).sum(axis=1), len(ELIGIBLE) - 1)
-    x = pd.DataFrame({"contract": ci, "cost_date": when, "cny": target[ci] * share,
-                      "cost_type": np.array(ELIGIBLE, dtype=object)[ctype]})
+    x = pd.DataFrame(
+        {
+            "contract": ci,
+            "cost_date": when,
+            "cny": target[ci] * share,
+            "cost_type": np.array(ELIGIBLE, dtype=object)[ctype],
+        }
+    )
     x = x[(x["cost_date"] <= as_of) & counted[ci]]
     # steer what is booked by as-of to the margins
     cw = w_idx[x["contract"].to_numpy()]
@@ -101,16 +115,23 @@ def costs(rng: np.random.Generator, book: Book, a: pd.DataFrame, fx: pd.DataFram
     x["cny"] = rake(x["cny"].to_numpy(), [(labels, targets)])
 
     # excluded cost types, never in gross margin
+    logistics, addon = profile.EXCLUDED_COST_TYPES
     hw = kind_rev[:, 5]
     sv = kind_rev[:, 4]
     lg = np.flatnonzero(counted & (hw > 0))
     ia = np.flatnonzero(counted & (sv > 0) & (rng.random(n) < 0.3))
-    extra = pd.DataFrame({
-        "contract": np.concatenate([lg, ia]),
-        "cost_date": np.concatenate([signed[lg] + rng.integers(5, 40, len(lg)), signed[ia] + rng.integers(20, 90, len(ia))]),
-        "cny": np.concatenate([hw[lg] * rng.uniform(0.03, 0.07, len(lg)), sv[ia] * rng.uniform(0.03, 0.06, len(ia))]),
-        "cost_type": np.array(["logistics"] * len(lg) + ["implementation_addon"] * len(ia), dtype=object),
-    })
+    extra = pd.DataFrame(
+        {
+            "contract": np.concatenate([lg, ia]),
+            "cost_date": np.concatenate(
+                [signed[lg] + rng.integers(5, 40, len(lg)), signed[ia] + rng.integers(20, 90, len(ia))]
+            ),
+            "cny": np.concatenate(
+                [hw[lg] * rng.uniform(0.03, 0.07, len(lg)), sv[ia] * rng.uniform(0.03, 0.06, len(ia))]
+            ),
+            "cost_type": np.array([logistics] * len(lg) + [addon] * len(ia), dtype=object),
+        }
+    )
     cx = np.flatnonzero(~counted)
     void = pd.DataFrame({"contract": cx, "cost_date": signed[cx] + 15, "cny": 8_000.0, "cost_type": "travel"})
     x = pd.concat([x, extra, void], ignore_index=True)

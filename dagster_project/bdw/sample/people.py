@@ -9,7 +9,9 @@ from bdw.sample import dates as d
 from bdw.sample import profile
 
 
-def pick_employed(rng: np.random.Generator, roster: pd.DataFrame, team: np.ndarray, on: np.ndarray) -> np.ndarray:
+def pick_employed(
+    rng: np.random.Generator, roster: pd.DataFrame, team: np.ndarray, on: np.ndarray
+) -> np.ndarray:
     """A random rep of the row's team employed on the row's day (row index into roster)."""
     out = np.full(len(team), -1, dtype=np.int64)
     on = np.maximum(np.asarray(on, dtype=np.int64), d.day(profile.START))
@@ -39,8 +41,9 @@ def account_teams(rng: np.random.Generator, a: pd.DataFrame) -> np.ndarray:
     return team
 
 
-def owners(rng: np.random.Generator, roster: pd.DataFrame, team: np.ndarray, primary: np.ndarray,
-           on: np.ndarray) -> np.ndarray:
+def owners(
+    rng: np.random.Generator, roster: pd.DataFrame, team: np.ndarray, primary: np.ndarray, on: np.ndarray
+) -> np.ndarray:
     """The account's primary owner when still employed that day, else a colleague of the team."""
     keep = is_employed(roster, primary, on)
     out = primary.copy()
@@ -49,8 +52,9 @@ def owners(rng: np.random.Generator, roster: pd.DataFrame, team: np.ndarray, pri
     return out
 
 
-def first_touches(rng: np.random.Generator, c: pd.DataFrame, pay: pd.DataFrame, first_planned: np.ndarray
-                  ) -> np.ndarray:
+def first_touches(
+    rng: np.random.Generator, c: pd.DataFrame, pay: pd.DataFrame, first_planned: np.ndarray
+) -> np.ndarray:
     """First-touch day of each new contract: the cycle to its first positive payment has the mean of
     the payment year's plan (exactly, in whole days, over the counting contracts paid by as-of)."""
     n = len(c)

@@ -1,8 +1,11 @@
 """Every figure the sample company is built around (METRICS.md sections 3 and 4), in one place.
 
 Money is CNY. Sizes are per unit of ``--scale``; the roster (reps, partners) and fx rates do not
-scale. A year's plan applies to contracts signed in it; a period the as-of date cuts short gets
-its pro-rata share of the plan, so a later ``--as-of`` only adds what happened since.
+scale. At ``--scale N`` sums grow N-fold and ratios stay put: the top customer stays one account
+with N times the revenue (so concentration shares hold) while the other strategic accounts
+multiply (13N + 1 strategic customers in 2025); per-head productivity grows N-fold.
+A year's plan applies to contracts signed in it; a period the as-of date cuts short gets its
+pro-rata share of the plan.
 """
 
 from __future__ import annotations
@@ -53,26 +56,53 @@ STRATEGIC_SHARE_2025 = 0.66
 
 PLANS: dict[int, YearPlan] = {
     2024: YearPlan(
-        revenue=110_000_000.0, quarters=None, partner_share=0.26, overseas_share=0.15, kinds=_KINDS_2024,
-        margin=0.224, overseas_margin=0.16, top_revenue=12_000_000.0,
-        strategic_revenue=0.38 * 110_000_000.0 - 12_000_000.0, strategic_count=5,
-        forecast_set=84, forecast_accuracy=0.50, crm_completeness=0.63, sales_cycle_days=127.0,
+        revenue=110_000_000.0,
+        quarters=None,
+        partner_share=0.26,
+        overseas_share=0.15,
+        kinds=_KINDS_2024,
+        margin=0.224,
+        overseas_margin=0.16,
+        top_revenue=12_000_000.0,
+        strategic_revenue=0.38 * 110_000_000.0 - 12_000_000.0,
+        strategic_count=5,
+        forecast_set=84,
+        forecast_accuracy=0.50,
+        crm_completeness=0.63,
+        sales_cycle_days=127.0,
     ),
     2025: YearPlan(
-        revenue=REVENUE_2025, quarters=None, partner_share=38_000_000.0 / REVENUE_2025,
-        overseas_share=0.196, kinds=_KINDS_2025, margin=0.261, overseas_margin=0.185,
+        revenue=REVENUE_2025,
+        quarters=None,
+        partner_share=38_000_000.0 / REVENUE_2025,
+        overseas_share=0.196,
+        kinds=_KINDS_2025,
+        margin=0.261,
+        overseas_margin=0.185,
         top_revenue=TOP_SHARE_2025 * REVENUE_2025,
-        strategic_revenue=(STRATEGIC_SHARE_2025 - TOP_SHARE_2025) * REVENUE_2025, strategic_count=13,
+        strategic_revenue=(STRATEGIC_SHARE_2025 - TOP_SHARE_2025) * REVENUE_2025,
+        strategic_count=13,
         renewal={"partner": 0.46, "direct": 0.68},
-        forecast_set=100, forecast_accuracy=0.58, crm_completeness=0.69, sales_cycle_days=89.0,
+        forecast_set=100,
+        forecast_accuracy=0.58,
+        crm_completeness=0.69,
+        sales_cycle_days=89.0,
     ),
     # 2026 meets its plan only partly: Q1 met, Q2/Q3 missed, Q4 off track, the year at risk.
     2026: YearPlan(
-        revenue=170_000_000.0, quarters=(40_000_000.0, 39_000_000.0, 46_000_000.0, 45_000_000.0),
-        partner_share=0.30, overseas_share=0.22, kinds=_KINDS_2026, margin=0.283, overseas_margin=0.23,
+        revenue=170_000_000.0,
+        quarters=(40_000_000.0, 39_000_000.0, 46_000_000.0, 45_000_000.0),
+        partner_share=0.30,
+        overseas_share=0.22,
+        kinds=_KINDS_2026,
+        margin=0.283,
+        overseas_margin=0.23,
         top_revenue=0.16 * 170_000_000.0,
-        renewal={"partner": 0.55, "direct": 0.74, "strategic": 0.86},
-        forecast_set=88, forecast_accuracy=0.70, crm_completeness=0.80, sales_cycle_days=81.0,
+        renewal={"partner": 0.40, "direct": 0.74, "strategic": 0.86},
+        forecast_set=88,
+        forecast_accuracy=0.70,
+        crm_completeness=0.80,
+        sales_cycle_days=81.0,
     ),
 }
 QUARTER_MARGINS_2026 = (0.285, 0.27, 0.29, 0.30)
@@ -168,15 +198,24 @@ REPS: tuple[tuple[str, str, str, str | None, str, str], ...] = (
 # Annual reviews cover everyone employed at year end except management; half-year reviews the same
 # at mid-year. Share of A/A+ grades per review period (rounded to whole people).
 REVIEW_HIGH_SHARE = {"2024": 0.41, "2025-H1": 0.45, "2025": 0.52, "2026-H1": 0.56}
-REVIEW_PUBLISHED = {"2024": "2025-01-20", "2025-H1": "2025-07-15", "2025": "2026-01-20", "2026-H1": "2026-07-15"}
+REVIEW_PUBLISHED = {
+    "2024": "2025-01-20",
+    "2025-H1": "2025-07-15",
+    "2025": "2026-01-20",
+    "2026-H1": "2026-07-15",
+}
 
 # Partners: 34 active all of 2025, two onboarded and one terminated during it -> 426 month-end
 # heads, average 35.5 (38M / 35.5 = 1.07M). Certified share and health miss the 2026 plan partly.
 PARTNERS_FULL_2025 = 34
 PARTNER_EVENTS: tuple[tuple[str, str | None], ...] = (  # (onboarded, terminated) besides those 34
-    ("2025-04-20", None), ("2025-06-10", None), ("2022-03-14", "2025-03-05"),
-    ("2021-06-01", "2024-06-30"), ("2022-01-17", "2024-10-15"),
-    ("2026-02-15", None), ("2026-08-03", None),
+    ("2025-04-20", None),
+    ("2025-06-10", None),
+    ("2022-03-14", "2025-03-05"),
+    ("2021-06-01", "2024-06-30"),
+    ("2022-01-17", "2024-10-15"),
+    ("2026-02-15", None),
+    ("2026-08-03", None),
 )
 PARTNER_TERMINATED_2026 = "2026-05-20"  # one of the 34 leaves in 2026
 PARTNER_TIERS = (("gold", 8), ("silver", 14))  # the rest are registered

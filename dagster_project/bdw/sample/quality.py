@@ -13,11 +13,24 @@ from bdw.sample import dates as d
 from bdw.sample import names, profile
 
 # (table, field, weight, text): text fields may hold a placeholder
-ACCOUNT_FIELDS = (("industry", 0.4, False), ("owner_id", 0.4, False), ("pain_points", 3.0, True),
-                  ("procurement_cycle", 3.0, True), ("main_competitor", 2.5, True), ("decision_maker", 2.0, True))
-DEAL_FIELDS = (("account_id", 0.5, False), ("amount", 0.8, False), ("expected_close_date", 0.8, False),
-               ("forecast_category", 0.8, False), ("pain_points", 3.0, True), ("main_competitor", 2.5, True),
-               ("next_step", 3.0, True), ("budget_confirmed", 1.5, False))
+ACCOUNT_FIELDS = (
+    ("industry", 0.4, False),
+    ("owner_id", 0.4, False),
+    ("pain_points", 3.0, True),
+    ("procurement_cycle", 3.0, True),
+    ("main_competitor", 2.5, True),
+    ("decision_maker", 2.0, True),
+)
+DEAL_FIELDS = (
+    ("account_id", 0.5, False),
+    ("amount", 0.8, False),
+    ("expected_close_date", 0.8, False),
+    ("forecast_category", 0.8, False),
+    ("pain_points", 3.0, True),
+    ("main_competitor", 2.5, True),
+    ("next_step", 3.0, True),
+    ("budget_confirmed", 1.5, False),
+)
 
 
 def _target(year: int) -> float:
@@ -28,16 +41,19 @@ def _target(year: int) -> float:
 
 def blank(rng: np.random.Generator, a: pd.DataFrame, x: pd.DataFrame, sloppiness: np.ndarray) -> None:
     """Set `empty_<field>` flags on accounts and deals (current records only)."""
-    a_live = (a["special"].to_numpy() != "duplicate")
+    a_live = a["special"].to_numpy() != "duplicate"
     x_live = x["outcome"].to_numpy() != "deleted"
     prospect = a["kind"].to_numpy() == "prospect"
     not_won = np.isin(x["outcome"].to_numpy(), ["lost", "open"]) & ~x["designed"].to_numpy()
     lost = (x["outcome"].to_numpy() == "lost") & ~x["designed"].to_numpy()
     on_prospect = prospect[x["account"].to_numpy()]
     eligible = {
-        ("a", "industry"): prospect, ("a", "owner_id"): prospect,
-        ("x", "account_id"): not_won & on_prospect, ("x", "amount"): lost,
-        ("x", "expected_close_date"): lost, ("x", "forecast_category"): lost,
+        ("a", "industry"): prospect,
+        ("a", "owner_id"): prospect,
+        ("x", "account_id"): not_won & on_prospect,
+        ("x", "amount"): lost,
+        ("x", "expected_close_date"): lost,
+        ("x", "forecast_category"): lost,
     }
     cells = []
     for table, frame, fields, live in (("a", a, ACCOUNT_FIELDS, a_live), ("x", x, DEAL_FIELDS, x_live)):
@@ -45,10 +61,19 @@ def blank(rng: np.random.Generator, a: pd.DataFrame, x: pd.DataFrame, sloppiness
         owner = frame["owner"].to_numpy()
         for f, w, _ in fields:
             ok = eligible.get((table, f), np.ones(len(frame), dtype=bool))
-            cells.append(pd.DataFrame({
-                "table": table, "field": f, "row": np.arange(len(frame)), "year": d.year(created),
-                "w": w * sloppiness[owner], "ok": ok & live, "live": live,
-            }))
+            cells.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "field": f,
+                        "row": np.arange(len(frame)),
+                        "year": d.year(created),
+                        "w": w * sloppiness[owner],
+                        "ok": ok & live,
+                        "live": live,
+                    }
+                )
+            )
     c = pd.concat(cells, ignore_index=True)
     c = c[c["live"]]
     c["key"] = np.log(rng.random(len(c))) / c["w"].to_numpy()

@@ -24,7 +24,3 @@ def rake(x: np.ndarray, partitions: list[Partition], iterations: int = 500, tol:
         if worst < tol:
             break
     return x
-
-
-def shares_to_targets(total: float, shares: np.ndarray) -> np.ndarray:
-    return total * np.asarray(shares, dtype=float) / float(np.sum(shares))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from bdw.sample import dates as d
 from bdw.sample import names, profile
+from bdw.sample.people import is_employed
 
 
 def reps(rng: np.random.Generator) -> pd.DataFrame:
@@ -17,11 +19,6 @@ def reps(rng: np.random.Generator) -> pd.DataFrame:
     chinese = (spec["region"] == "CN").to_numpy()
     spec["rep_name"], _ = names.people(rng, len(spec), chinese)
     return spec[["rep_id", "code", "rep_name", "team", "region", "hire_date", "leave_date", "role_tags"]]
-
-
-def employed(roster: pd.DataFrame, on: int) -> np.ndarray:
-    leave = roster["leave_date"].to_numpy()
-    return (roster["hire_date"].to_numpy() <= on) & ((leave == d.NONE) | (leave > on))
 
 
 def roster_files(roster: pd.DataFrame, as_of: int, keys: str, start: str, end: str) -> pd.DataFrame:
@@ -47,7 +44,9 @@ def reviews(rng: np.random.Generator, roster: pd.DataFrame, as_of: int) -> pd.Da
             continue
         y = int(period[:4])
         period_end = d.day(f"{y}-06-30" if period.endswith("H1") else f"{y}-12-31")
-        who = roster[employed(roster, period_end) & (roster["team"] != "management").to_numpy()]
+        everyone = np.arange(len(roster))
+        on = np.full(len(roster), period_end)
+        who = roster[is_employed(roster, everyone, on) & (roster["team"] != "management").to_numpy()]
         n = len(who)
         high = round(share * n)
         grades = np.empty(n, dtype=object)
@@ -55,8 +54,13 @@ def reviews(rng: np.random.Generator, roster: pd.DataFrame, as_of: int) -> pd.Da
         grades[order[:high]] = np.where(rng.random(high) < 0.25, "A+", "A")
         rest = order[high:]
         grades[rest] = rng.choice(np.array(["B+", "B", "C"], dtype=object), len(rest), p=[0.5, 0.35, 0.15])
-        rows.append(pd.DataFrame({"rep_id": who["rep_id"].to_numpy(), "period": period, "grade": grades,
-                                  "_file": published}))
+        rows.append(
+            pd.DataFrame(
+                {"rep_id": who["rep_id"].to_numpy(), "period": period, "grade": grades, "_file": published}
+            )
+        )
+    if not rows:
+        return pd.DataFrame(columns=["rep_id", "period", "grade", "_file"])
     return pd.concat(rows, ignore_index=True)
 
 
@@ -69,8 +73,12 @@ def partners(rng: np.random.Generator) -> pd.DataFrame:
         onboarded.append(d.day(on))
         terminated.append(d.day(off) if off else d.NONE)
     n = len(onboarded)
-    df = pd.DataFrame({"onboarded_date": np.array(onboarded, dtype=np.int64),
-                       "terminated_date": np.array(terminated, dtype=np.int64)})
+    df = pd.DataFrame(
+        {
+            "onboarded_date": np.array(onboarded, dtype=np.int64),
+            "terminated_date": np.array(terminated, dtype=np.int64),
+        }
+    )
     df = df.sort_values("onboarded_date", kind="stable").reset_index(drop=True)
     df["partner_id"] = [f"P{101 + i}" for i in range(n)]
     regions = np.array(["CN"] * 30 + ["SEA"] * 4 + ["EU"] * 3 + ["MEA"] * 2 + ["NA"] + ["APAC"], dtype=object)
@@ -79,34 +87,49 @@ def partners(rng: np.random.Generator) -> pd.DataFrame:
     order = rng.permutation(n)
     k = 0
     for tier, count in profile.PARTNER_TIERS:
-        tiers[order[k:k + count]] = tier
+        tiers[order[k : k + count]] = tier
         k += count
     df["tier"] = tiers
     city = rng.integers(0, len(names.CITIES), n)
     brand = rng.integers(0, len(names.BRANDS), n)
     pre = rng.integers(0, len(names.PREFIX_EN), n)
     df["partner_name"] = [
-        f"{names.CITIES[c]}{names.BRANDS[b]}信息技术有限公司" if r == "CN"
+        f"{names.CITIES[c]}{names.BRANDS[b]}信息技术有限公司"
+        if r == "CN"
         else f"{names.PREFIX_EN[p]} Digital {names.LEGAL[r]}"
         for c, b, p, r in zip(city, brand, pre, df["region"], strict=True)
     ]
     # certification: everyone but the newest two and one registered partner, within a year of onboarding
     certified = df["onboarded_date"].to_numpy() + rng.integers(40, 330, n)
     uncertified = list(np.argsort(-df["onboarded_date"].to_numpy(), kind="stable")[:2])
-    reg = [i for i in rng.permutation(n) if tiers[i] == "registered" and i not in uncertified
-           and df["terminated_date"].iat[i] == d.NONE]
+    reg = [
+        i
+        for i in rng.permutation(n)
+        if tiers[i] == "registered" and i not in uncertified and df["terminated_date"].iat[i] == d.NONE
+    ]
     uncertified += reg[: profile.PARTNER_UNCERTIFIED - 2]
     certified[uncertified] = d.NONE
     df["certified_date"] = certified
-    health = np.clip(rng.normal(profile.PARTNER_HEALTH_MEAN + 3, 7, n), 55, 99).round()
+    health = np.clip(rng.normal(profile.PARTNER_HEALTH_MEAN + 3, 4.5, n), 80, 99).round()
     low = rng.permutation(n)[:6]
     health[low] = rng.integers(62, 79, len(low))
     df["health_score"] = health
     suspended = np.zeros(n, dtype=bool)
     suspended[low[0]] = True  # one weak partner is already on credit hold; the others are not
     df["credit_suspended"] = suspended
-    return df[["partner_id", "partner_name", "region", "tier", "onboarded_date", "terminated_date",
-               "certified_date", "health_score", "credit_suspended"]]
+    return df[
+        [
+            "partner_id",
+            "partner_name",
+            "region",
+            "tier",
+            "onboarded_date",
+            "terminated_date",
+            "certified_date",
+            "health_score",
+            "credit_suspended",
+        ]
+    ]
 
 
 def partner_active(p: pd.DataFrame, on: np.ndarray) -> np.ndarray:
@@ -132,7 +155,9 @@ def rate_lookup(fx: pd.DataFrame, currency: np.ndarray, days: np.ndarray) -> np.
     ccys = [profile.CNY, *profile.FX]
     first = int(fx["month"].min())
     grid = np.ones((len(ccys), int(fx["month"].max()) - first + 1))
-    grid[pd.Categorical(fx["currency"], categories=ccys).codes, fx["month"].to_numpy() - first] = fx["rate_to_cny"]
+    grid[pd.Categorical(fx["currency"], categories=ccys).codes, fx["month"].to_numpy() - first] = fx[
+        "rate_to_cny"
+    ]
     code = pd.Categorical(np.asarray(currency, dtype=object), categories=ccys).codes
     out = np.ones(len(code))
     foreign = code > 0

@@ -65,7 +65,11 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     c.loc[won[won >= 0], "owner"] = x["owner"].to_numpy()[won >= 0]
     # a tenth of new deals carry no first_touch_at: the account's first activity tells it instead
     x["touch"] = np.where(won >= 0, touch[np.maximum(won, 0)], d.NONE)
-    fallback = (x["outcome"] == "won").to_numpy() & np.isin(won, new) & (x["touch"].to_numpy() >= d.day(profile.START))
+    fallback = (
+        (x["outcome"] == "won").to_numpy()
+        & np.isin(won, new)
+        & (x["touch"].to_numpy() >= d.day(profile.START))
+    )
     fallback &= r.random(len(x)) < 0.1
     x["fallback_touch"] = fallback
     x.loc[fallback, "first_touch"] = d.NONE
@@ -147,8 +151,21 @@ def _fx(fx: pd.DataFrame, as_of: int) -> pd.DataFrame:
 
 
 def _accounts(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
-    f = a[["account_id", "account_name", "region", "country", "industry", "pain_points", "procurement_cycle",
-           "main_competitor", "decision_maker", "contact_email", "contact_phone"]].copy()
+    f = a[
+        [
+            "account_id",
+            "account_name",
+            "region",
+            "country",
+            "industry",
+            "pain_points",
+            "procurement_cycle",
+            "main_competitor",
+            "decision_maker",
+            "contact_email",
+            "contact_phone",
+        ]
+    ].copy()
     f["owner_id"] = _rep_id(reps, a["owner"].to_numpy())
     f["created_at"] = a["created_at"].to_numpy()
     f.loc[a["empty_industry"].to_numpy(), "industry"] = None
@@ -163,109 +180,134 @@ def _accounts(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
     return f.sort_values(["_file", "account_id"], kind="stable").reset_index(drop=True)
 
 
-def _opportunities(x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame,
-                   as_of: int) -> pd.DataFrame:
+def _opportunities(
+    x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
     rows = crm.deal_rows(x, as_of)
     i = rows["deal"].to_numpy()
     acc = x["account"].to_numpy()[i]
-    f = pd.DataFrame({
-        "opportunity_id": x["opportunity_id"].to_numpy()[i],
-        "account_id": np.where(x["empty_account_id"].to_numpy()[i], None, a["account_id"].to_numpy()[acc]),
-        "owner_id": _rep_id(reps, x["owner"].to_numpy()[i]),
-        "opportunity_name": x["opportunity_name"].to_numpy()[i],
-        "created_at": x["created"].to_numpy()[i],
-        "first_touch_at": x["first_touch"].to_numpy()[i],
-        "stage": rows["stage"].to_numpy(),
-        "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, rows["amount"].to_numpy()),
-        "currency": x["currency"].to_numpy()[i],
-        "expected_close_date": np.where(x["empty_expected_close_date"].to_numpy()[i], d.NONE,
-                                        rows["expected_close_date"].to_numpy()),
-        "closed_at": rows["closed_at"].to_numpy(),
-        "forecast_category": np.where(x["empty_forecast_category"].to_numpy()[i], None,
-                                      rows["forecast_category"].to_numpy()),
-        "channel": x["channel"].to_numpy()[i],
-        "partner_id": _partner_id(partners, x["partner"].to_numpy()[i]),
-        "product_family": x["family"].to_numpy()[i],
-        "pain_points": x["pain_points"].to_numpy()[i],
-        "main_competitor": x["main_competitor"].to_numpy()[i],
-        "next_step": x["next_step"].to_numpy()[i],
-        "budget_confirmed": np.where(x["empty_budget_confirmed"].to_numpy()[i], None,
-                                     x["budget_confirmed"].to_numpy()[i]),
-        "lost_reason": np.where(rows["stage"].to_numpy() == "closed_lost", x["lost_reason"].to_numpy()[i], None),
-        "is_deleted": rows["is_deleted"].to_numpy(),
-        "_file": rows["_file"].to_numpy(),
-    })
+    f = pd.DataFrame(
+        {
+            "opportunity_id": x["opportunity_id"].to_numpy()[i],
+            "account_id": np.where(
+                x["empty_account_id"].to_numpy()[i], None, a["account_id"].to_numpy()[acc]
+            ),
+            "owner_id": _rep_id(reps, x["owner"].to_numpy()[i]),
+            "opportunity_name": x["opportunity_name"].to_numpy()[i],
+            "created_at": x["created"].to_numpy()[i],
+            "first_touch_at": x["first_touch"].to_numpy()[i],
+            "stage": rows["stage"].to_numpy(),
+            "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, rows["amount"].to_numpy()),
+            "currency": x["currency"].to_numpy()[i],
+            "expected_close_date": np.where(
+                x["empty_expected_close_date"].to_numpy()[i], d.NONE, rows["expected_close_date"].to_numpy()
+            ),
+            "closed_at": rows["closed_at"].to_numpy(),
+            "forecast_category": np.where(
+                x["empty_forecast_category"].to_numpy()[i], None, rows["forecast_category"].to_numpy()
+            ),
+            "channel": x["channel"].to_numpy()[i],
+            "partner_id": _partner_id(partners, x["partner"].to_numpy()[i]),
+            "product_family": x["family"].to_numpy()[i],
+            "pain_points": x["pain_points"].to_numpy()[i],
+            "main_competitor": x["main_competitor"].to_numpy()[i],
+            "next_step": x["next_step"].to_numpy()[i],
+            "budget_confirmed": np.where(
+                x["empty_budget_confirmed"].to_numpy()[i], None, x["budget_confirmed"].to_numpy()[i]
+            ),
+            "lost_reason": np.where(
+                rows["stage"].to_numpy() == "closed_lost", x["lost_reason"].to_numpy()[i], None
+            ),
+            "is_deleted": rows["is_deleted"].to_numpy(),
+            "_file": rows["_file"].to_numpy(),
+        }
+    )
     return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
 def _snapshots(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
     s = crm.snapshot_rows(x, as_of)
     i = s["deal"].to_numpy()
-    f = pd.DataFrame({
-        "snapshot_date": s["snapshot_date"].to_numpy(),
-        "opportunity_id": x["opportunity_id"].to_numpy()[i],
-        "stage": s["stage"].to_numpy(),
-        "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, s["amount"].to_numpy()),
-        "currency": x["currency"].to_numpy()[i],
-        "expected_close_date": np.where(x["empty_expected_close_date"].to_numpy()[i], d.NONE,
-                                        s["expected_close_date"].to_numpy()),
-        "forecast_category": np.where(x["empty_forecast_category"].to_numpy()[i], None,
-                                      s["forecast_category"].to_numpy()),
-        "_file": s["_file"].to_numpy(),
-    })
+    f = pd.DataFrame(
+        {
+            "snapshot_date": s["snapshot_date"].to_numpy(),
+            "opportunity_id": x["opportunity_id"].to_numpy()[i],
+            "stage": s["stage"].to_numpy(),
+            "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, s["amount"].to_numpy()),
+            "currency": x["currency"].to_numpy()[i],
+            "expected_close_date": np.where(
+                x["empty_expected_close_date"].to_numpy()[i], d.NONE, s["expected_close_date"].to_numpy()
+            ),
+            "forecast_category": np.where(
+                x["empty_forecast_category"].to_numpy()[i], None, s["forecast_category"].to_numpy()
+            ),
+            "_file": s["_file"].to_numpy(),
+        }
+    )
     return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
 def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
     deal = acts["deal"].to_numpy()
-    f = pd.DataFrame({
-        "activity_id": [f"ACT{i:08d}" for i in range(1, len(acts) + 1)],
-        "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()],
-        "opportunity_id": np.where(deal >= 0, x["opportunity_id"].to_numpy()[np.maximum(deal, 0)], None),
-        "owner_id": _rep_id(reps, acts["owner"].to_numpy()),
-        "activity_date": acts["activity_date"].to_numpy(),
-        "activity_type": acts["activity_type"].to_numpy(),
-        "_file": acts["_file"].to_numpy(),
-    })
+    f = pd.DataFrame(
+        {
+            "activity_id": [f"ACT{i:08d}" for i in range(1, len(acts) + 1)],
+            "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()],
+            "opportunity_id": np.where(deal >= 0, x["opportunity_id"].to_numpy()[np.maximum(deal, 0)], None),
+            "owner_id": _rep_id(reps, acts["owner"].to_numpy()),
+            "activity_date": acts["activity_date"].to_numpy(),
+            "activity_type": acts["activity_type"].to_numpy(),
+            "_file": acts["_file"].to_numpy(),
+        }
+    )
     return f
 
 
 def _bad_activities(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
     """A handful of rows a CRM export really holds: an impossible date, a free-text date, an
     unknown type, a missing owner. All on prospects, so no KPI depends on them."""
-    prospects = a["account_id"].to_numpy()[(a["kind"] == "prospect").to_numpy() & (a["special"] == "").to_numpy()]
+    prospects = a["account_id"].to_numpy()[
+        (a["kind"] == "prospect").to_numpy() & (a["special"] == "").to_numpy()
+    ]
     rep = reps["rep_id"].iat[0]
-    return pd.DataFrame({
-        "activity_id": ["ACT90000001", "ACT90000002", "ACT90000003", "ACT90000004"],
-        "account_id": prospects[:4].tolist(),
-        "opportunity_id": [None] * 4,
-        "owner_id": [rep, rep, rep, None],
-        "activity_date": ["2025-02-30", "下周一", "2025-10-14", "2025-10-20"],
-        "activity_type": ["call", "visit", "lunch", "email"],
-    })
+    return pd.DataFrame(
+        {
+            "activity_id": ["ACT90000001", "ACT90000002", "ACT90000003", "ACT90000004"],
+            "account_id": prospects[:4].tolist(),
+            "opportunity_id": [None] * 4,
+            "owner_id": [rep, rep, rep, None],
+            "activity_date": ["2025-02-30", "下周一", "2025-10-14", "2025-10-20"],
+            "activity_type": ["call", "visit", "lunch", "email"],
+        }
+    )
 
 
-def _contracts(c: pd.DataFrame, a: pd.DataFrame, x: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame,
-               as_of: int) -> pd.DataFrame:
+def _contracts(
+    c: pd.DataFrame, a: pd.DataFrame, x: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
     deal_of = pd.Series(x.index[x["contract"] >= 0], index=x["contract"][x["contract"] >= 0])
     deal = deal_of.reindex(range(len(c))).to_numpy()
     renews = c["renews"].to_numpy()
-    f = pd.DataFrame({
-        "contract_id": c["contract_id"].to_numpy(),
-        "account_id": a["account_id"].to_numpy()[c["account"].to_numpy()],
-        "opportunity_id": x["opportunity_id"].to_numpy()[deal],
-        "owner_id": _rep_id(reps, c["owner"].to_numpy()),
-        "signed_date": c["signed"].to_numpy(),
-        "start_date": c["start"].to_numpy(),
-        "end_date": c["end"].to_numpy(),
-        "currency": c["currency"].to_numpy(),
-        "contract_type": c["ctype"].to_numpy(),
-        "renews_contract_id": np.where(renews >= 0, c["contract_id"].to_numpy()[np.maximum(renews, 0)], None),
-        "channel": c["channel"].to_numpy(),
-        "partner_id": _partner_id(partners, c["partner"].to_numpy()),
-        "status": "active",
-        "_file": crm.file_day(c["signed"].to_numpy(), as_of),
-    })
+    f = pd.DataFrame(
+        {
+            "contract_id": c["contract_id"].to_numpy(),
+            "account_id": a["account_id"].to_numpy()[c["account"].to_numpy()],
+            "opportunity_id": x["opportunity_id"].to_numpy()[deal],
+            "owner_id": _rep_id(reps, c["owner"].to_numpy()),
+            "signed_date": c["signed"].to_numpy(),
+            "start_date": c["start"].to_numpy(),
+            "end_date": c["end"].to_numpy(),
+            "currency": c["currency"].to_numpy(),
+            "contract_type": c["ctype"].to_numpy(),
+            "renews_contract_id": np.where(
+                renews >= 0, c["contract_id"].to_numpy()[np.maximum(renews, 0)], None
+            ),
+            "channel": c["channel"].to_numpy(),
+            "partner_id": _partner_id(partners, c["partner"].to_numpy()),
+            "status": "active",
+            "_file": crm.file_day(c["signed"].to_numpy(), as_of),
+        }
+    )
     cancelled = c["cancelled"].to_numpy() & (c["cancelled_on"].to_numpy() <= as_of)
     later = f[cancelled].copy()
     later["status"] = "cancelled"
@@ -278,38 +320,44 @@ def _lines(bk: book.Book, c: pd.DataFrame, as_of: int) -> pd.DataFrame:
     ln = bk.lines
     ci = ln["contract"].to_numpy()
     kind = ln["kind"].to_numpy()
-    f = pd.DataFrame({
-        "contract_id": c["contract_id"].to_numpy()[ci],
-        "line_no": ln["line_no"].to_numpy(),
-        "product_family": np.array(profile.KIND_FAMILY, dtype=object)[kind],
-        "amount": ln["cents"].to_numpy() / 100,
-        "is_recurring": np.array(profile.KIND_RECURRING, dtype=object)[kind],
-        "_file": crm.file_day(c["signed"].to_numpy()[ci], as_of),
-        "_explicit": kind == profile.KINDS.index("license_term"),
-    })
+    f = pd.DataFrame(
+        {
+            "contract_id": c["contract_id"].to_numpy()[ci],
+            "line_no": ln["line_no"].to_numpy(),
+            "product_family": np.array(profile.KIND_FAMILY, dtype=object)[kind],
+            "amount": ln["cents"].to_numpy() / 100,
+            "is_recurring": np.array(profile.KIND_RECURRING, dtype=object)[kind],
+            "_file": crm.file_day(c["signed"].to_numpy()[ci], as_of),
+            "_explicit": kind == profile.KINDS.index("license_term"),
+        }
+    )
     return f.sort_values(["_file", "contract_id", "line_no"], kind="stable").reset_index(drop=True)
 
 
 def _payments(pay: pd.DataFrame, c: pd.DataFrame, as_of: int) -> pd.DataFrame:
     ci = pay["contract"].to_numpy()
-    return pd.DataFrame({
-        "payment_id": [f"PAY{i:08d}" for i in range(1, len(pay) + 1)],
-        "contract_id": c["contract_id"].to_numpy()[ci],
-        "received_date": pay["received"].to_numpy(),
-        "amount": pay["cents"].to_numpy() / 100,
-        "currency": c["currency"].to_numpy()[ci],
-        "_file": crm.file_day(pay["received"].to_numpy(), as_of),
-    })
+    return pd.DataFrame(
+        {
+            "payment_id": [f"PAY{i:08d}" for i in range(1, len(pay) + 1)],
+            "contract_id": c["contract_id"].to_numpy()[ci],
+            "received_date": pay["received"].to_numpy(),
+            "amount": pay["cents"].to_numpy() / 100,
+            "currency": c["currency"].to_numpy()[ci],
+            "_file": crm.file_day(pay["received"].to_numpy(), as_of),
+        }
+    )
 
 
 def _costs(cost: pd.DataFrame, c: pd.DataFrame, as_of: int) -> pd.DataFrame:
     ci = cost["contract"].to_numpy()
-    return pd.DataFrame({
-        "cost_id": [f"CST{i:08d}" for i in range(1, len(cost) + 1)],
-        "contract_id": c["contract_id"].to_numpy()[ci],
-        "cost_date": cost["cost_date"].to_numpy(),
-        "cost_type": cost["cost_type"].to_numpy(),
-        "amount": cost["cents"].to_numpy() / 100,
-        "currency": cost["currency"].to_numpy(),
-        "_file": crm.file_day(cost["cost_date"].to_numpy(), as_of),
-    })
+    return pd.DataFrame(
+        {
+            "cost_id": [f"CST{i:08d}" for i in range(1, len(cost) + 1)],
+            "contract_id": c["contract_id"].to_numpy()[ci],
+            "cost_date": cost["cost_date"].to_numpy(),
+            "cost_type": cost["cost_type"].to_numpy(),
+            "amount": cost["cents"].to_numpy() / 100,
+            "currency": cost["currency"].to_numpy(),
+            "_file": crm.file_day(cost["cost_date"].to_numpy(), as_of),
+        }
+    )

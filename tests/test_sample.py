@@ -1,0 +1,325 @@
+"""`bdw sample`: reproducible, scalable, messy the way real exports are, and inside the contract."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pyarrow.parquet as pq
+import pytest
+from bdw.contract import SOURCES, TRUE_WORDS
+from bdw.sample import profile, world, write_sample
+
+AS_OF = profile.DEFAULT_AS_OF
+SCALED = (
+    "accounts",
+    "opportunities",
+    "activities",
+    "opportunity_snapshots",
+    "contracts",
+    "contract_lines",
+    "payments",
+    "costs",
+    "customer_financials",
+)
+FIXED = ("reps", "partners", "fx_rates", "rep_reviews")
+NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_([a-z_]+)( \(\d+\))?\.(csv|xlsx|parquet)$")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    out = tmp_path_factory.mktemp("sample")
+    return out, write_sample(out)
+
+
+@pytest.fixture(scope="module")
+def inbox(sample: tuple[Path, dict[str, int]]) -> Path:
+    return sample[0]
+
+
+@pytest.fixture(scope="module")
+def rows(inbox: Path) -> dict[str, list[tuple[str, list[str], list[list[object]]]]]:
+    """Every file as (name, header, rows), read the way its format asks."""
+    return {s: [(p.name, *_read(p)) for p in sorted((inbox / s).iterdir())] for s in SOURCES}
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _decode(raw: bytes) -> tuple[str, str]:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return raw.decode("gbk"), "gbk"
+
+
+def _read(path: Path) -> tuple[list[str], list[list[object]]]:
+    if path.suffix == ".csv":
+        table = list(csv.reader(io.StringIO(_decode(path.read_bytes())[0])))
+        return table[0], table[1:]
+    if path.suffix == ".parquet":
+        t = pq.read_table(path)
+        return t.column_names, [list(r.values()) for r in t.to_pylist()]
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    first = next(i for i, r in enumerate(values) if sum(v is not None for v in r) > 1)
+    return [str(h) for h in values[first]], values[first + 1 :]
+
+
+def _column(rows: dict, source: str, column: str) -> list[tuple[str, object]]:
+    out = []
+    for name, header, data in rows[source]:
+        i = [h.strip().lower() for h in header].index(column)
+        out += [(name, r[i]) for r in data]
+    return out
+
+
+# ---- reproducible ---------------------------------------------------------------------------------
+def test_same_arguments_give_the_same_bytes(inbox: Path, tmp_path: Path) -> None:
+    write_sample(tmp_path / "again")
+    assert _digests(tmp_path / "again") == _digests(inbox)
+
+
+def test_another_seed_gives_other_data(inbox: Path, tmp_path: Path) -> None:
+    write_sample(tmp_path / "other", seed=7)
+    mine, other = _digests(inbox), _digests(tmp_path / "other")
+    changed = [k for k in other if k.startswith(("contracts/", "opportunities/")) and other[k] != mine.get(k)]
+    assert len(changed) > 50
+
+
+# ---- layout and contract --------------------------------------------------------------------------
+def test_every_source_is_written_in_dated_files(sample: tuple[Path, dict[str, int]]) -> None:
+    inbox, counts = sample
+    assert set(counts) == set(SOURCES)
+    for source in SOURCES:
+        files = sorted(p.name for p in (inbox / source).iterdir())
+        assert files and counts[source] > 0, source
+        for name in files:
+            m = NAME.match(name)
+            assert m and m.group(2) == source, name
+            assert date.fromisoformat(m.group(1)) <= AS_OF, name
+    assert len(list((inbox / "opportunity_snapshots").iterdir())) > 140  # weekly
+    assert len(list((inbox / "contracts").iterdir())) >= 34  # monthly
+
+
+def test_headers_are_contract_columns(rows: dict) -> None:
+    for source, files in rows.items():
+        known = set(SOURCES[source].column_names)
+        for name, header, _ in files:
+            cols = [h.strip().lower() for h in header]
+            assert set(cols) <= known, (name, set(cols) - known)
+            assert set(SOURCES[source].mandatory_headers) <= set(cols), name
+
+
+def test_no_key_twice_in_a_file(rows: dict) -> None:
+    for source, files in rows.items():
+        for name, header, data in files:
+            cols = [h.strip().lower() for h in header]
+            idx = [cols.index(k) for k in SOURCES[source].key]
+            keys = [tuple(str(r[i]).strip() for i in idx) for r in data]
+            assert len(keys) == len(set(keys)), name
+
+
+def test_foreign_currency_rows_have_a_rate_for_their_month(rows: dict) -> None:
+    rates = {
+        (str(m), str(c))
+        for (_, m), (_, c) in zip(
+            _column(rows, "fx_rates", "month"), _column(rows, "fx_rates", "currency"), strict=True
+        )
+    }
+    used = set()
+    for source, col in (("contracts", "signed_date"), ("payments", "received_date"), ("costs", "cost_date")):
+        for (_, ccy), (_, day) in zip(
+            _column(rows, source, "currency"), _column(rows, source, col), strict=True
+        ):
+            if ccy != "CNY":
+                month = day.strftime("%Y-%m") if isinstance(day, date) else str(day).replace("/", "-")[:7]
+                used.add((month, ccy))
+    assert {c for _, c in used} >= {"USD", "EUR", "SGD"}
+    assert used <= rates
+
+
+# ---- scale ---------------------------------------------------------------------------------------
+def test_scale_multiplies_the_business_not_the_team(
+    sample: tuple[Path, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    counts = sample[1]
+    tenfold = write_sample(tmp_path_factory.mktemp("scale10"), scale=10)
+    for source in SCALED:
+        assert 9.0 <= tenfold[source] / counts[source] <= 11.0, source
+    for source in FIXED:
+        assert tenfold[source] == counts[source], source
+
+
+# ---- messiness -----------------------------------------------------------------------------------
+def test_a_gbk_file_with_chinese_text_and_dates(inbox: Path) -> None:
+    gbk = []
+    for p in (inbox / "accounts").glob("*.csv"):
+        try:
+            p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            gbk.append(p.read_bytes().decode("gbk"))
+    assert len(gbk) == 1
+    assert "有限公司" in gbk[0] and re.search(r"\d{4}年\d{1,2}月\d{1,2}日", gbk[0])
+
+
+def test_a_utf8_bom_file(inbox: Path) -> None:
+    assert any(p.read_bytes().startswith(b"\xef\xbb\xbf") for p in inbox.rglob("*.csv"))
+
+
+def test_an_xlsx_with_a_title_row_and_date_cells(inbox: Path) -> None:
+    (path,) = list(inbox.rglob("*.xlsx"))
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    values = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert values[0][0].startswith("Contract export") and all(v is None for v in values[0][1:])
+    assert all(v is None for v in values[1])
+    assert "signed_date" in [str(h).lower() for h in values[2]]
+    assert any(ws.cell(row=4, column=j).is_date for j in range(1, ws.max_column + 1))
+
+
+def test_a_parquet_file(inbox: Path) -> None:
+    (path,) = list(inbox.rglob("*.parquet"))
+    assert pq.read_table(path).num_rows > 0
+
+
+def test_money_with_thousands_separators(rows: dict) -> None:
+    amounts = [v for s in ("contract_lines", "payments") for _, v in _column(rows, s, "amount")]
+    assert any(re.fullmatch(r"-?\d{1,3}(,\d{3})+\.\d{2}", str(v)) for v in amounts)
+
+
+def test_other_date_styles(rows: dict) -> None:
+    days = [
+        str(v)
+        for s in ("payments", "activities")
+        for _, v in _column(
+            rows, s, next(c for c in SOURCES[s].column_names if SOURCES[s].column(c).type == "date")
+        )
+    ]
+    assert any(re.fullmatch(r"\d{4}/\d{2}/\d{2}", v) for v in days)
+
+
+def test_boolean_words(rows: dict) -> None:
+    words = {
+        str(v).strip()
+        for s, c in (("opportunities", "budget_confirmed"), ("partners", "credit_suspended"))
+        for _, v in _column(rows, s, c)
+    }
+    assert {"yes", "no", "是", "否", "true", "false"} <= words
+
+
+def test_enum_values_in_odd_case(rows: dict) -> None:
+    stages = {str(v) for _, v in _column(rows, "opportunities", "stage")}
+    assert any(v != v.strip().lower() for v in stages)
+    assert {v.strip().lower() for v in stages} <= set(SOURCES["opportunities"].column("stage").enum)
+
+
+def test_blank_and_placeholder_crm_fields(rows: dict) -> None:
+    seed = Path(__file__).resolve().parents[1] / "seeds" / "crm_placeholders.csv"
+    placeholders = {r["placeholder"].strip().lower() for r in csv.DictReader(seed.open(encoding="utf-8"))}
+    for source, column in (("accounts", "pain_points"), ("opportunities", "next_step")):
+        values = [v for _, v in _column(rows, source, column)]
+        assert any(v == "" for v in values), column
+        found = {str(v).strip().lower() for v in values if str(v).strip().lower() in placeholders}
+        assert len(found) >= 3, found
+        assert any(str(v) != str(v).strip() for v in values if str(v).strip().lower() in placeholders)
+
+
+def test_a_refund_and_a_cancelled_contract(rows: dict) -> None:
+    assert any(float(str(v).replace(",", "")) < 0 for _, v in _column(rows, "payments", "amount"))
+    status = list(
+        zip(_column(rows, "contracts", "contract_id"), _column(rows, "contracts", "status"), strict=True)
+    )
+    cancelled = {cid for (_, cid), (_, s) in status if str(s).strip().lower() == "cancelled"}
+    earlier_active = {cid for (_, cid), (_, s) in status if str(s).strip().lower() == "active"}
+    assert cancelled and cancelled <= earlier_active
+
+
+def test_a_duplicate_re_export(inbox: Path) -> None:
+    digests: dict[str, list[str]] = {}
+    for p in inbox.rglob("*"):
+        if p.is_file():
+            digests.setdefault(hashlib.sha256(p.read_bytes()).hexdigest(), []).append(p.name)
+    assert any(len(names) > 1 for names in digests.values())
+
+
+def test_deleted_records_in_later_files(rows: dict) -> None:
+    for source, key in (("accounts", "account_id"), ("opportunities", "opportunity_id")):
+        seen: dict[str, str] = {}
+        deleted = []
+        for (name, k), (_, flag) in zip(
+            _column(rows, source, key), _column(rows, source, "is_deleted"), strict=True
+        ):
+            if str(flag).strip().lower() in TRUE_WORDS:
+                deleted.append((k, name))
+            else:
+                seen.setdefault(k, name)
+        assert deleted and all(k in seen and seen[k] < name for k, name in deleted), source
+
+
+def test_only_a_handful_of_bad_crm_rows(rows: dict) -> None:
+    good = re.compile(r"^\d{4}[-/]\d{2}[-/]\d{2}$")
+    bad = [(n, v) for n, v in _column(rows, "activities", "activity_date") if not good.match(str(v))]
+    assert 1 <= len(bad) <= 5 and len({n for n, _ in bad}) == 1
+
+
+def test_finance_references_are_known(rows: dict) -> None:
+    contracts = {str(v) for _, v in _column(rows, "contracts", "contract_id")}
+    accounts = {str(v) for _, v in _column(rows, "accounts", "account_id")}
+    for source in ("contract_lines", "payments", "costs"):
+        assert {str(v) for _, v in _column(rows, source, "contract_id")} <= contracts, source
+    assert {str(v) for _, v in _column(rows, "contracts", "account_id")} <= accounts
+    renews = {str(v) for _, v in _column(rows, "contracts", "renews_contract_id") if v not in (None, "")}
+    assert renews and renews <= contracts
+
+
+# ---- the 2025 report, on the generated rows ------------------------------------------------------
+@pytest.fixture(scope="module")
+def frames() -> dict:
+    return world.generate(1, 42, AS_OF)
+
+
+def test_headline_figures_follow_the_report(frames: dict) -> None:
+    """Signed revenue, channel, overseas share, concentration (METRICS.md section 3), computed
+    from the generated rows with each row converted at its signing month."""
+    from bdw.sample import dates as d
+
+    c = frames["contracts"].drop_duplicates("contract_id", keep="last")
+    c = c[c["status"] != "cancelled"].set_index("contract_id")
+    lines = frames["contract_lines"]
+    lines = lines[lines["contract_id"].isin(c.index)]
+    fx = frames["fx_rates"].set_index(["month", "currency"])["rate_to_cny"]
+    signed = c.loc[lines["contract_id"], "signed_date"].to_numpy()
+    ccy = c.loc[lines["contract_id"], "currency"].to_numpy()
+    month = d.month_label(d.month(signed))
+    rate = np.array([1.0 if k == "CNY" else fx[(m, k)] for m, k in zip(month, ccy, strict=True)])
+    cny = lines["amount"].to_numpy() * rate
+    year = d.year(signed)
+    regions = frames["accounts"].drop_duplicates("account_id").set_index("account_id")["region"]
+    account = c.loc[lines["contract_id"], "account_id"].to_numpy()
+    channel = c.loc[lines["contract_id"], "channel"].to_numpy()
+    y25 = year == 2025
+    total = cny[y25].sum()
+    assert total == pytest.approx(137e6, rel=0.005)
+    assert cny[y25 & (channel == "partner")].sum() == pytest.approx(38e6, rel=0.005)
+    assert cny[y25 & (regions.loc[account].to_numpy() != "CN")].sum() / total == pytest.approx(
+        0.196, abs=0.005
+    )
+    per_account = {
+        y: np.bincount(np.unique(account[year == y], return_inverse=True)[1], cny[year == y])
+        for y in (2024, 2025)
+    }
+    assert (per_account[2025] >= 5e6).sum() == 14 and (per_account[2024] >= 5e6).sum() == 6
+    assert per_account[2025].max() / total == pytest.approx(0.18, abs=0.005)
