@@ -288,3 +288,10 @@ def test_unknown_policy_is_a_clear_error(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("BDW_CONFIG_DIR", str(tmp_path))
     with pytest.raises(ValueError, match="policy of payments must be 'file' or 'row'"):
         load_settings(tmp_path / "inbox", tmp_path / "w.duckdb")
+
+
+def test_a_text_value_that_looks_like_a_placeholder_is_kept(con, tmp_settings):
+    write_csv(tmp_settings.inbox / "partners/2025-12-31_partners.csv",
+              ["partner_id", "partner_name", "region", "onboarded_date"], [["PA1", "Acme Channel", "NA", "2024-01-01"]])
+    assert ingest(con, tmp_settings, "partners").files[0].status == "loaded"
+    assert con.execute("SELECT region FROM raw.partners").fetchone() == ("NA",)

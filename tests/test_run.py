@@ -189,3 +189,38 @@ def test_as_of_defaults_to_the_newest_file_date(published):
     from bdw.run_context import resolve_as_of
 
     assert resolve_as_of(load_settings(root / "inbox", root / "wh.duckdb")) == dt.date(2025, 4, 30)
+
+
+def test_rollback_restores_the_previous_version(tmp_path, capsys):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    assert run(inbox, wh, capsys)[0] == 0
+    first = sha256(wh)
+    write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
+    assert run(inbox, wh, capsys)[0] == 0
+    second = sha256(wh)
+    assert second != first and query(wh, "SELECT count(*) FROM raw.payments") == [(4,)]
+    assert main(["rollback", "--warehouse", str(wh)]) == 0
+    assert sha256(wh) == first and query(wh, "SELECT count(*) FROM raw.payments") == [(3,)]
+    assert sha256(tmp_path / "wh.rolled_back.duckdb") == second
+    assert main(["rollback", "--warehouse", str(wh)]) == 1  # one step only
+    assert "no previous version" in capsys.readouterr().err
+
+
+def test_published_file_opens_in_duckdb_1x(published, tmp_path):
+    """Analysts' older tools (DuckDB 1.x CLIs, DBeaver) must read what DuckDB 2.0 publishes."""
+    import shutil
+    import subprocess
+    import sys
+
+    root, _ = published
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    venv = tmp_path / "duckdb14"
+    subprocess.run([uv, "venv", "-q", str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "duckdb==1.4.*"], check=True)
+    script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+              "print(duckdb.__version__, c.execute('SELECT count(*) FROM staging.stg_finance__contract_lines')"
+              ".fetchone()[0], c.execute('SELECT count(*) FROM dq.reference_issues').fetchone()[0])")
+    out = subprocess.run([str(venv / "bin/python"), "-c", script, str(root / "wh.duckdb")], check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out[0].startswith("1.4.") and out[1:] == ["3", "4"]

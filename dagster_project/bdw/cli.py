@@ -38,6 +38,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if outcome.published else 1
 
 
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bdw.publish import rollback, rolled_back_path
+
+    warehouse = Path(args.warehouse).resolve()
+    try:
+        rollback(warehouse)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    print(f"rolled back {warehouse} to its previous version (the replaced one is {rolled_back_path(warehouse)})")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     data = Path(args.data)
     inbox = data / "inbox"
@@ -65,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--profile", default=None, help="mapping profile for every source (config/profiles/NAME.yml)")
     r.add_argument("--workdir", default=None, help="private working folder (default: .bdw beside the warehouse)")
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("rollback", help="put the previously published warehouse back in place")
+    b.add_argument("--warehouse", required=True)
+    b.set_defaults(func=cmd_rollback)
 
     d = sub.add_parser("demo", help="write the sample inbox into data/ and run the pipeline on it")
     d.add_argument("--data", default=str(REPO_ROOT / "data"))

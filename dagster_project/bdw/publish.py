@@ -84,5 +84,24 @@ def publish(work_db: Path, warehouse: Path) -> PublishResult:
     return PublishResult(warehouse, tables, prev)
 
 
+def rolled_back_path(warehouse: Path) -> Path:
+    return warehouse.with_name(f"{warehouse.stem}.rolled_back{warehouse.suffix}")
+
+
+def rollback(warehouse: Path) -> Path:
+    """Put the previous version back in place, atomically; the replaced one is kept as
+    ``<name>.rolled_back.duckdb``. One step only: afterwards there is no previous version."""
+    prev = previous_path(warehouse)
+    if not prev.exists():
+        raise FileNotFoundError(f"no previous version of {warehouse} to roll back to ({prev} does not exist)")
+    if warehouse.exists():
+        link = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.rb")
+        os.link(warehouse, link)
+        os.replace(link, rolled_back_path(warehouse))
+    os.replace(prev, warehouse)
+    _fsync(warehouse.parent)
+    return warehouse
+
+
 def _lit(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"

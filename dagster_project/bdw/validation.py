@@ -70,8 +70,12 @@ def _in_list(values: Iterable[str]) -> str:
 
 
 def present(column: Column) -> str:
-    """The column's text with blanks and placeholders read as missing (a placeholder that is also
-    one of the column's own values, like region ``NA``, is that value)."""
+    """The column's value with blanks and placeholders read as missing, for typed columns (a date
+    or amount of ``N/A`` is no value, not a bad one) and CRM key fields. Other text is kept as
+    written: a partner's region ``NA`` is North America. A placeholder that is one of an enum's own
+    values (region ``NA``) is that value."""
+    if column.type == "str" and not column.crm_key:
+        return q(column.name)
     own = {e.lower() for e in column.enum}
     empty = [p for p in placeholders() if p not in own]
     return f"CASE WHEN lower({q(column.name)}) IN {_in_list(empty)} THEN NULL ELSE {q(column.name)} END"
