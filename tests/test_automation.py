@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import write_csv
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, SensorResult, build_sensor_context
 
 from bdw.dbt_project import ensure_manifest
 from bdw.resources import BdwSettings
+
+from conftest import write_csv
 
 PAY = ["payment_id", "contract_id", "received_date", "amount", "currency"]
 

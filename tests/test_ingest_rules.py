@@ -10,7 +10,9 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from bdw.config import load_settings
+
 from conftest import CONTRACT_HEADER, contract_row, ingest, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]

@@ -9,8 +9,10 @@ import shutil
 from decimal import Decimal
 
 import pytest
+
 from bdw.config import SHIPPED_PROFILES_DIR
 from bdw.mapping import ProfileError, load_profile, parse_profile
+
 from conftest import TEST_DATA, ingest, write_csv
 
 MAVEN = TEST_DATA / "maven_crm"

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import CONTRACT_HEADER, contract_row, write_csv
 
 from bdw.cli import main
+
+from conftest import CONTRACT_HEADER, contract_row, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
 LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
@@ -33,7 +34,8 @@ def tiny_inbox(inbox: Path) -> None:
         contract_row("C2", signed="2025-03-15", currency="USD", account="A2"),
     ])
     write_csv(inbox / "contract_lines/2025-03-31_contract_lines.csv", LINE_HEADER, [
-        ["C1", "1", "saas", "1,000,000", ""], ["C1", "2", "service", "200000", ""], ["C2", "1", "license", "100000", ""],
+        ["C1", "1", "saas", "1,000,000", ""], ["C1", "2", "service", "200000", ""],
+        ["C2", "1", "license", "100000", ""],
     ])
     write_csv(inbox / "fx_rates/2025-03-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
               [["2025-03", "USD", "7.2"]])

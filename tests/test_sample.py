@@ -13,6 +13,7 @@ import numpy as np
 import openpyxl
 import pyarrow.parquet as pq
 import pytest
+
 from bdw.contract import SOURCES, TRUE_WORDS
 from bdw.sample import profile, world, write_sample
 
