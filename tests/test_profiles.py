@@ -116,3 +116,29 @@ def test_real_maven_crm_export_loads_through_a_user_profile(con, maven_inbox):
         r["account"] == "" for r in engaged) > 0
     regions = dict(con.execute("SELECT region, count(*) FROM raw.accounts GROUP BY 1").fetchall())
     assert regions["NA"] == 71 and sum(regions.values()) == 85
+
+
+def test_maven_crm_only_inbox_runs_end_to_end(tmp_path, capsys):
+    """The real export as a CRM-only inbox (no contracts, payments or costs) through `bdw run`."""
+    from bdw.cli import main
+
+    inbox = tmp_path / "inbox"
+    for source, file in (("accounts", "accounts.csv"), ("opportunities", "sales_pipeline.csv")):
+        (inbox / source).mkdir(parents=True)
+        shutil.copy(MAVEN / file, inbox / source / f"2017-12-31_{file}")
+    wh = tmp_path / "maven.duckdb"
+    code = main(["run", "--inbox", str(inbox), "--warehouse", str(wh), "--profile", "maven_crm"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "500 row(s) rejected" in out
+    import duckdb
+
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM staging.stg_crm__opportunities").fetchone() == (8300,)
+        assert con.execute("SELECT count(*) FROM staging.stg_crm__accounts").fetchone() == (85,)
+        assert con.execute("SELECT count(*) FROM staging.stg_finance__contracts").fetchone() == (0,)
+        # no fx file: the USD amounts are flagged, not turned into 0
+        assert con.execute("SELECT count(*) FROM staging.stg_crm__opportunities WHERE amount_cny = 0").fetchone() == (0,)
+    finally:
+        con.close()

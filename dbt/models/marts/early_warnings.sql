@@ -1,0 +1,221 @@
+-- Early warnings (METRICS.md section 5): one row per warning open at --as-of, with what it is
+-- about, the value that triggered it, the threshold (seed kpi_thresholds) and what to do.
+--   red            budget_freeze  a customer with a net loss in its latest 2 consecutive fiscal quarters
+--   blue           attrition      monthly attrition_rate above 0.05 (latest complete and running month)
+--   orange         concentration  top_customer_share above 0.15 in the current quarter or year
+--   yellow         forecast       |forecast_deviation| above 0.15 (latest complete month and quarter)
+--   purple         channel        an active partner, not credit-suspended, with health_score below 80
+--   grey           data           a CRM key field below 95% filled (all current records), and reps in
+--                                 the bottom 3 of weekly completeness in each of the last 2 weeks
+with as_of as (
+    select {{ as_of_date() }} as as_of_date
+),
+
+-- the period running at --as-of and the latest complete one, per period type
+current_periods as (
+    select period_type, period, 'running' as which
+    from {{ ref('int_periods') }}, as_of
+    where as_of.as_of_date between period_start and period_end
+    union all
+    select period_type, max_by(period, period_end), 'latest_complete'
+    from {{ ref('int_periods') }}
+    where is_complete
+    group by period_type
+),
+
+financials as (
+    select
+        financials.*,
+        financials.fiscal_year * 4 + cast(right(financials.fiscal_quarter, 1) as integer) as quarter_index,
+        row_number() over (partition by financials.account_id order by financials.quarter_end_date desc) as recency
+    from {{ ref('stg_crm__customer_financials') }} as financials, as_of
+    where financials.quarter_end_date <= as_of.as_of_date
+),
+
+budget_freeze as (
+    select
+        financials.account_id,
+        min_by(financials.fiscal_quarter, financials.quarter_index) as first_quarter,
+        max_by(financials.fiscal_quarter, financials.quarter_index) as last_quarter,
+        max_by(financials.net_profit_cny, financials.quarter_index) as last_net_profit_cny
+    from financials
+    where financials.recency <= {{ threshold('alert_loss_quarters_in_a_row') }}
+    group by financials.account_id
+    having count(*) = {{ threshold('alert_loss_quarters_in_a_row') }}
+       and bool_and(financials.net_profit < 0)
+       and max(financials.quarter_index) - min(financials.quarter_index) = count(*) - 1
+),
+
+current_kpis as (
+    select kv.*, current_periods.which
+    from {{ ref('kpi_values') }} as kv
+    inner join current_periods
+        on current_periods.period_type = kv.period_type and current_periods.period = kv.period
+    where kv.segment = 'all'
+),
+
+period_account_revenue as (
+    select current_periods.period_type, current_periods.period, lines.account_id, sum(lines.amount_cny) as revenue_cny
+    from current_periods
+    inner join {{ ref('int_periods') }} as periods
+        on periods.period_type = current_periods.period_type and periods.period = current_periods.period
+    inner join {{ ref('int_contract_lines_cny') }} as lines
+        on lines.signed_date between periods.period_start and periods.period_end
+    where lines.is_revenue_included
+    group by all
+),
+
+top_accounts as (
+    select period_type, period, arg_max(account_id, revenue_cny) as account_id
+    from period_account_revenue
+    group by period_type, period
+),
+
+field_completeness as (
+    select table_name, field, avg(case when is_filled then 1.0 else 0.0 end) as completeness
+    from {{ ref('int_crm_completeness_cells') }}
+    group by table_name, field
+),
+
+weeks as (
+    select cast(date_trunc('week', as_of.as_of_date + 1) as date) - 7 * cast(k as integer) as week_start
+    from as_of, (select unnest(generate_series(1, cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer))) as k)
+),
+
+rep_weeks as (
+    select
+        weeks.week_start,
+        cells.owner_id,
+        avg(case when cells.is_filled then 1.0 else 0.0 end) as completeness
+    from {{ ref('int_crm_completeness_cells') }} as cells
+    inner join weeks
+        on cells.created_at between weeks.week_start and weeks.week_start + 6
+    where cells.owner_id is not null
+    group by weeks.week_start, cells.owner_id
+),
+
+rep_ranks as (
+    select *, rank() over (partition by week_start order by completeness) as completeness_rank
+    from rep_weeks
+),
+
+bottom_reps as (
+    select owner_id, max_by(completeness, week_start) as last_week_completeness, max(week_start) as last_week_start
+    from rep_ranks
+    where completeness_rank <= {{ threshold('alert_completeness_bottom_reps') }}
+      and completeness < 1
+    group by owner_id
+    having count(*) = {{ threshold('alert_completeness_weeks_in_a_row') }}
+),
+
+warnings as (
+    select
+        'budget_freeze' as kind,
+        'red' as colour,
+        'account' as subject_type,
+        budget_freeze.account_id as subject,
+        budget_freeze.last_quarter as period,
+        cast(budget_freeze.last_net_profit_cny as double) as value,
+        0.0 as threshold,
+        'net_profit < 0 in ' || cast({{ threshold('alert_loss_quarters_in_a_row') }} as integer)
+            || ' consecutive fiscal quarters' as rule,
+        'Customer ' || coalesce(accounts.account_name, budget_freeze.account_id) || ' (' || budget_freeze.account_id
+            || ') reported a net loss in every fiscal quarter from ' || budget_freeze.first_quarter || ' to '
+            || budget_freeze.last_quarter || ': its budget may be frozen. Offer to move it to subscription terms '
+            || 'and review its open deals and renewals.' as message
+    from budget_freeze
+    left join {{ ref('stg_crm__accounts') }} as accounts on accounts.account_id = budget_freeze.account_id
+
+    union all
+    select
+        'attrition', 'blue', 'team', 'all reps', period, value, {{ threshold('alert_monthly_attrition_rate') }},
+        'monthly attrition_rate > ' || {{ threshold('alert_monthly_attrition_rate') }},
+        'Attrition in ' || period || ' is ' || round(value * 100, 1) || '% of the average headcount (alert above '
+            || round({{ threshold('alert_monthly_attrition_rate') }} * 100, 1) || '%): talk with the team leads '
+            || 'about retention and plan the backfills.'
+    from current_kpis
+    where kpi_id = 'attrition_rate'
+      and period_type = 'month'
+      and value > {{ threshold('alert_monthly_attrition_rate') }}
+
+    union all
+    select
+        'concentration', 'orange', 'account', top_accounts.account_id, current_kpis.period, current_kpis.value,
+        {{ threshold('alert_top_customer_share') }},
+        'top_customer_share > ' || {{ threshold('alert_top_customer_share') }},
+        'The largest customer, ' || coalesce(accounts.account_name, top_accounts.account_id) || ', makes '
+            || round(current_kpis.value * 100, 1) || '% of signed revenue in ' || current_kpis.period
+            || ' (alert above ' || round({{ threshold('alert_top_customer_share') }} * 100, 1) || '%): grow the '
+            || 'pipeline with other accounts to lower the dependence on one customer.'
+    from current_kpis
+    left join top_accounts
+        on top_accounts.period_type = current_kpis.period_type and top_accounts.period = current_kpis.period
+    left join {{ ref('stg_crm__accounts') }} as accounts on accounts.account_id = top_accounts.account_id
+    where current_kpis.kpi_id = 'top_customer_share'
+      and current_kpis.which = 'running'
+      and current_kpis.period_type in ('quarter', 'year')
+      and current_kpis.value > {{ threshold('alert_top_customer_share') }}
+
+    union all
+    select
+        'forecast', 'yellow', 'forecast', 'company forecast', period, value, {{ threshold('alert_forecast_deviation') }},
+        '|forecast_deviation| > ' || {{ threshold('alert_forecast_deviation') }},
+        'Signed revenue of ' || period || ' was ' || round(abs(value) * 100, 1) || '% '
+            || case when value < 0 then 'below' else 'above' end || ' the company forecast (alert beyond '
+            || round({{ threshold('alert_forecast_deviation') }} * 100, 1) || '%): review the forecast with the '
+            || 'reps before the next submission.'
+    from current_kpis
+    where kpi_id = 'forecast_deviation'
+      and which = 'latest_complete'
+      and abs(value) > {{ threshold('alert_forecast_deviation') }}
+
+    union all
+    select
+        'channel', 'purple', 'partner', partner_id, null, cast(health_score as double),
+        {{ threshold('alert_partner_health_score') }},
+        'active partner, not credit-suspended, health_score < ' || {{ threshold('alert_partner_health_score') }},
+        'Partner ' || partner_name || ' (' || partner_id || ') has a health score of ' || round(health_score, 1)
+            || ' (alert below ' || {{ threshold('alert_partner_health_score') }} || '): hold a business review '
+            || 'with it and agree on a recovery plan.'
+    from {{ ref('dim_partners') }}
+    where is_active_at_as_of
+      and not credit_suspended
+      and health_score < {{ threshold('alert_partner_health_score') }}
+
+    union all
+    select
+        'data', 'grey', 'crm_field', table_name || '.' || field, null, completeness,
+        {{ threshold('alert_crm_completeness') }},
+        'crm_completeness of a key field < ' || {{ threshold('alert_crm_completeness') }},
+        'Only ' || round(completeness * 100, 1) || '% of the current ' || table_name || ' have ' || field
+            || ' filled (target ' || round({{ threshold('alert_crm_completeness') }} * 100, 1) || '%): ask the '
+            || 'owners to complete it; the data-quality checks fail below the target.'
+    from field_completeness
+    where completeness < {{ threshold('alert_crm_completeness') }}
+
+    union all
+    select
+        'data', 'grey', 'rep', owner_id, strftime(last_week_start, '%G-W%V'), last_week_completeness,
+        {{ threshold('alert_completeness_bottom_reps') }},
+        'bottom ' || cast({{ threshold('alert_completeness_bottom_reps') }} as integer)
+            || ' of weekly CRM completeness in each of the last '
+            || cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer) || ' complete weeks',
+        'Rep ' || owner_id || ' is among the ' || cast({{ threshold('alert_completeness_bottom_reps') }} as integer)
+            || ' lowest in CRM completeness of the records created in each of the last '
+            || cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer) || ' weeks ('
+            || round(last_week_completeness * 100, 1) || '% last week): go through the key fields with them.'
+    from bottom_reps
+)
+
+select
+    kind || ':' || subject || coalesce(':' || period, '') as warning_id,
+    kind,
+    colour,
+    subject_type,
+    subject,
+    period,
+    value,
+    cast(threshold as double) as threshold,
+    rule,
+    message
+from warnings

@@ -1,0 +1,26 @@
+-- Current opportunities (not deleted), amount in CNY, with first touch and win cycle.
+select
+    opportunity_id,
+    account_id,
+    owner_id,
+    created_at,
+    stage,
+    is_closed,
+    is_won,
+    amount,
+    currency,
+    amount_cny,
+    expected_close_date,
+    closed_at,
+    forecast_category,
+    channel,
+    partner_id,
+    product_family,
+    region_group,
+    first_touch_date,
+    first_touch_source,
+    win_cycle_days,
+    missing_fx_rate,
+    missing_partner_id,
+    is_kpi_included
+from {{ ref('int_opportunities') }}
