@@ -139,6 +139,7 @@ def test_maven_crm_only_inbox_runs_end_to_end(tmp_path, capsys):
         assert con.execute("SELECT count(*) FROM staging.stg_crm__accounts").fetchone() == (85,)
         assert con.execute("SELECT count(*) FROM staging.stg_finance__contracts").fetchone() == (0,)
         # no fx file: the USD amounts are flagged, not turned into 0
-        assert con.execute("SELECT count(*) FROM staging.stg_crm__opportunities WHERE amount_cny = 0").fetchone() == (0,)
+        zero = con.execute("SELECT count(*) FROM staging.stg_crm__opportunities WHERE amount_cny = 0").fetchone()
+        assert zero == (0,)
     finally:
         con.close()

@@ -28,6 +28,7 @@ import duckdb
 from bdw import readers
 from bdw.config import Settings
 from bdw.contract import SOURCES, Source
+from bdw.faults import fault_point
 from bdw.mapping import (
     NO_PROFILE,
     Profile,
@@ -182,7 +183,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Sou
         message = f"{bad_rows} bad rows quarantined" if bad_rows else ""
         _record_manifest(con, source.name, rel, digest, path, read, profile_name, status, rows_read, loaded,
                          bad_rows, message, run_id)
+        fault_point("ingest:mid_file")
         con.execute("COMMIT")
+        fault_point("ingest:file_loaded")
     except BaseException:
         con.execute("ROLLBACK")
         raise

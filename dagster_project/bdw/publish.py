@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw.faults import fault_point
 from bdw.validation import q
 
 PUBLISHED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq")
@@ -66,17 +67,29 @@ def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED
     return tables
 
 
+def remove_stale_temporaries(warehouse: Path) -> list[Path]:
+    """Temporary files a killed publish left behind (``.<name>.<uuid>.tmp``)."""
+    stale = sorted(warehouse.parent.glob(f".{warehouse.name}.*.tmp"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def publish(work_db: Path, warehouse: Path) -> PublishResult:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(warehouse)
     tmp = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.tmp")
     try:
         tables = build_copy(work_db, tmp)
+        fault_point("publish:copied")
         prev: Path | None = None
         if warehouse.exists():
             prev = previous_path(warehouse)
-            link = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.prev")
+            link = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.tmp")
             os.link(warehouse, link)  # the current file stays in place while it becomes "previous"
             os.replace(link, prev)
+            link.unlink(missing_ok=True)  # rename is a no-op when prev already is this file (a killed publish)
+        fault_point("publish:linked")
         os.replace(tmp, warehouse)
         _fsync(warehouse.parent)
     finally:
@@ -98,6 +111,7 @@ def rollback(warehouse: Path) -> Path:
         link = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.rb")
         os.link(warehouse, link)
         os.replace(link, rolled_back_path(warehouse))
+        link.unlink(missing_ok=True)
     os.replace(prev, warehouse)
     _fsync(warehouse.parent)
     return warehouse

@@ -3,6 +3,7 @@ the schedule and ``bdw run`` all build the same thing."""
 
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,6 +35,21 @@ class BdwSettings(ConfigurableResource):
         return resolve_as_of(self.settings(), self.as_of or None)
 
 
+def connect_writer(path: str, config: dict | None = None, wait_seconds: float = 120.0) -> duckdb.DuckDBPyConnection:
+    """Open the working database for writing, waiting while another process holds its lock (the
+    dbt child of a run that was killed finishes on its own and releases it)."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.5
+    while True:
+        try:
+            return duckdb.connect(path, read_only=False, config={"custom_user_agent": "bdw", **(config or {})})
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 class WorkingDatabase(DuckDBResource):
     """dagster-duckdb's resource, closing the connection also when the work inside fails
     (upstream closes it only on success, and an open handle would lock the file for the rest of
@@ -41,8 +57,7 @@ class WorkingDatabase(DuckDBResource):
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(self.database, read_only=False, config={"custom_user_agent": "bdw",
-                                                                      **self.connection_config})
+        con = connect_writer(self.database, self.connection_config)
         try:
             yield con
         finally:

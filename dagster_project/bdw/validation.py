@@ -23,26 +23,25 @@ INT_HELP = "not a whole number"
 BOOL_HELP = "not a yes/no value (use true/false, 1/0, yes/no, 是/否)"
 MONTH_HELP = "not a valid month (use YYYY-MM)"
 
-MACROS = r"""
-CREATE OR REPLACE TEMP MACRO bdw_date(s) AS (
-    WITH m AS (SELECT regexp_extract(trim(s),
-        '^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?'
-        '(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$',
-        ['y', 'm', 'd']) AS p)
-    SELECT CASE WHEN p.y <> '' THEN try(make_date(p.y::INTEGER, p.m::INTEGER, p.d::INTEGER)) END FROM m
-);
+_DATE_RE = (r"'^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?"
+            r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$'")
+# Scalar macros only (no subqueries): they are expanded into one expression per column and row.
+MACROS = rf"""
+CREATE OR REPLACE TEMP MACRO bdw_date(s) AS try(make_date(
+    CAST(regexp_extract(trim(s), {_DATE_RE}, 1) AS INTEGER),
+    CAST(regexp_extract(trim(s), {_DATE_RE}, 2) AS INTEGER),
+    CAST(regexp_extract(trim(s), {_DATE_RE}, 3) AS INTEGER)));
 CREATE OR REPLACE TEMP MACRO bdw_number_text(s) AS
-    CASE WHEN regexp_matches(trim(s), '^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$')
+    CASE WHEN regexp_matches(trim(s), '^[-+]?(\d{{1,3}}(,\d{{3}})+|\d+)(\.\d+)?$|^[-+]?\.\d+$')
          THEN replace(trim(s), ',', '') END;
 CREATE OR REPLACE TEMP MACRO bdw_money(s) AS TRY_CAST(bdw_number_text(s) AS DECIMAL(18, 2));
 CREATE OR REPLACE TEMP MACRO bdw_double(s) AS TRY_CAST(bdw_number_text(s) AS DOUBLE);
 CREATE OR REPLACE TEMP MACRO bdw_int(s) AS
     CASE WHEN regexp_matches(trim(s), '^[-+]?\d+(\.0+)?$') THEN TRY_CAST(TRY_CAST(trim(s) AS DOUBLE) AS INTEGER) END;
-CREATE OR REPLACE TEMP MACRO bdw_month(s) AS (
-    WITH m AS (SELECT regexp_extract(trim(s), '^(\d{4})[-/](\d{1,2})$', ['y', 'm']) AS p)
-    SELECT CASE WHEN p.y <> '' AND p.m::INTEGER BETWEEN 1 AND 12
-                THEN p.y || '-' || lpad(p.m, 2, '0') END FROM m
-);
+CREATE OR REPLACE TEMP MACRO bdw_month(s) AS
+    CASE WHEN regexp_matches(trim(s), '^\d{{4}}[-/](0?[1-9]|1[0-2])$')
+         THEN regexp_extract(trim(s), '^(\d{{4}})', 1) || '-'
+              || lpad(regexp_extract(trim(s), '[-/](\d{{1,2}})$', 1), 2, '0') END;
 """
 
 
@@ -105,6 +104,11 @@ def parsed(column: Column) -> str:
             return q(column.name)  # text is stored as exported; staging normalises placeholders
 
 
+def typed(column: Column) -> str:
+    """The name of the column's parsed value in the checking query."""
+    return q(column.name + "__t")
+
+
 def _issue(col: str, condition: str, rule: str, value: str) -> str:
     return (f"CASE WHEN {condition} THEN {{'column': {lit(col)}, 'rule': {lit(rule)}, "
             f"'value': CAST({value} AS VARCHAR)}} END")
@@ -140,28 +144,27 @@ def issue_exprs(source: Source) -> list[str]:
             out.append(_issue(c.name, f"({v}) IS NULL", "required value is missing", q(c.name)))
         rule = _type_rule(c)
         if rule:
-            out.append(_issue(c.name, f"({v}) IS NOT NULL AND ({parsed(c)}) IS NULL", rule, q(c.name)))
+            out.append(_issue(c.name, f"({v}) IS NOT NULL AND {typed(c)} IS NULL", rule, q(c.name)))
         if c.type == "score":
-            out.append(_issue(c.name, f"NOT ({parsed(c)}) BETWEEN 0 AND 100", "must be between 0 and 100",
-                              q(c.name)))
+            out.append(_issue(c.name, f"NOT {typed(c)} BETWEEN 0 AND 100", "must be between 0 and 100", q(c.name)))
         if c.pattern:
             out.append(_issue(c.name, f"({v}) IS NOT NULL AND NOT regexp_matches(trim({v}), {lit(c.pattern)})",
                               f"not {c.pattern_help}", q(c.name)))
     if source.name == "fx_rates":
-        out.append(_issue("rate_to_cny", f"({parsed(source.column('rate_to_cny'))}) <= 0",
+        out.append(_issue("rate_to_cny", f"{typed(source.column('rate_to_cny'))} <= 0",
                           "must be greater than 0", q("rate_to_cny")))
     for rw in source.required_when:
         if rw.reference:
             continue  # reported by the reference checks after the load, the row still loads
-        when = parsed(source.column(rw.when_column))
+        when = typed(source.column(rw.when_column))
         values = " or ".join(rw.when_values)
         missing = f"({present(source.column(rw.column))}) IS NULL"
-        out.append(_issue(rw.column, f"({when}) IN {_in_list(rw.when_values)} AND {missing}",
+        out.append(_issue(rw.column, f"{when} IN {_in_list(rw.when_values)} AND {missing}",
                           f"required when {rw.when_column} is {values}", q(rw.column)))
     key = source.key
-    key_typed = ", ".join(parsed(source.column(k)) for k in key)
-    all_present = " AND ".join(f"({parsed(source.column(k))}) IS NOT NULL" for k in key)
-    key_text = " || ' / ' || ".join(f"CAST({parsed(source.column(k))} AS VARCHAR)" for k in key)
+    key_typed = ", ".join(typed(source.column(k)) for k in key)
+    all_present = " AND ".join(f"{typed(source.column(k))} IS NOT NULL" for k in key)
+    key_text = " || ' / ' || ".join(f"CAST({typed(source.column(k))} AS VARCHAR)" for k in key)
     out.append(
         f"CASE WHEN {all_present} AND count(*) OVER (PARTITION BY {key_typed}) > 1 THEN "
         f"{{'column': {lit(', '.join(key))}, 'rule': 'duplicate key: the same ' || {lit(' / '.join(key))} || "
@@ -172,8 +175,10 @@ def issue_exprs(source: Source) -> list[str]:
 
 
 def checked_select(source: Source, input_table: str, extras: list[str]) -> str:
-    """SELECT the typed contract columns, the extra columns as text, _row_number and _issues."""
-    typed = [f"CAST({parsed(c)} AS {c.sql_type}) AS {q(c.name)}" for c in source.columns]
+    """SELECT the typed contract columns, the extra columns as text, _row_number and _issues.
+    Each column is parsed once (``<column>__t``); the rules read the parsed values."""
+    parse = ", ".join(f"{parsed(c)} AS {typed(c)}" for c in source.columns)
+    out = [f"CAST({typed(c)} AS {c.sql_type}) AS {q(c.name)}" for c in source.columns]
     issues = "list_filter([" + ", ".join(issue_exprs(source)) + "], lambda x: x IS NOT NULL) AS _issues"
-    cols = ", ".join([*typed, *(q(e) for e in extras), "_row_number", issues])
-    return f"SELECT {cols} FROM {input_table}"
+    cols = ", ".join([*out, *(q(e) for e in extras), "_row_number", issues])
+    return f"WITH parsed AS (SELECT *, {parse} FROM {input_table}) SELECT {cols} FROM parsed"

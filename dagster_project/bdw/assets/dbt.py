@@ -10,6 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.dbt_project import dbt_project
+from bdw.faults import fault_point
 from bdw.resources import BdwSettings
 from bdw.run_context import export_environment
 
@@ -41,4 +42,7 @@ def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: Bdw
     settings = bdw.settings()
     export_environment(settings)
     dbt_vars = {"as_of": bdw.as_of_date().isoformat()}
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    for i, event in enumerate(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()):
+        if i == 0:
+            fault_point("dbt:running")
+        yield event

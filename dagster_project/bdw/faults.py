@@ -1,0 +1,23 @@
+"""Named points where the crash-safety tests kill the process (``BDW_FAULT_POINT=<name>``).
+
+A run killed at any point must leave the published warehouse valid and unchanged and nothing that
+stops the next run. The tests prove it by setting ``BDW_FAULT_POINT`` for a ``bdw run``
+subprocess; in normal operation the variable is unset and each point is a dictionary lookup.
+"""
+
+import os
+import signal
+
+FAULT_POINT_ENV = "BDW_FAULT_POINT"
+POINTS = (
+    "ingest:file_loaded",  # after the first file's transaction committed
+    "ingest:mid_file",  # inside a file's transaction, before commit
+    "dbt:running",  # while dbt build runs (its first event)
+    "publish:copied",  # the new copy is written, not yet swapped in
+    "publish:linked",  # the current file is linked as previous, the new one not yet in place
+)
+
+
+def fault_point(name: str) -> None:
+    if os.environ.get(FAULT_POINT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,114 @@
+"""Nightly operations: readers are never blocked, and a run killed anywhere leaves the published
+warehouse valid and unchanged and the next run completes. Runs are real subprocesses, as the
+Dagster daemon or cron would start them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from bdw.cli import main
+from bdw.faults import FAULT_POINT_ENV, POINTS
+from test_run import PAY_HEADER, tiny_inbox
+
+from conftest import write_csv
+
+READER = r"""
+import duckdb, json, sys, time, pathlib
+wh, stop, out, mode = sys.argv[1:5]
+seen, errors, queries = [], [], 0
+con = duckdb.connect(wh, read_only=True)
+while not pathlib.Path(stop).exists():
+    try:
+        if mode == "reconnect":
+            con.close()
+            con = duckdb.connect(wh, read_only=True)
+        n = con.execute("SELECT count(*) FROM staging.stg_finance__payments").fetchone()[0]
+        queries += 1
+        if not seen or seen[-1] != n:
+            seen.append(n)
+    except Exception as e:  # every error is a failure of the test
+        errors.append(repr(e))
+    time.sleep(0.02)
+con.close()
+pathlib.Path(out).write_text(json.dumps({"seen": seen, "errors": errors, "queries": queries}))
+"""
+
+
+def bdw_run(inbox: Path, wh: Path, fault: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV}
+    if fault:
+        env[FAULT_POINT_ENV] = fault
+    return subprocess.run([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse", str(wh)],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def payments(wh: Path) -> int:
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM staging.stg_finance__payments").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_readers_keep_working_while_a_run_publishes(tmp_path):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
+    before = payments(wh)
+    write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
+    stop = tmp_path / "stop"
+    readers = {mode: subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop), str(tmp_path / mode), mode])
+               for mode in ("hold", "reconnect")}
+    time.sleep(1.0)  # both readers have the file open before the run starts
+    done = bdw_run(inbox, wh)
+    time.sleep(1.0)  # the reconnecting reader gets to see the new file
+    stop.touch()
+    results = {}
+    for mode, proc in readers.items():
+        assert proc.wait(timeout=60) == 0
+        results[mode] = json.loads((tmp_path / mode).read_text())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert results["hold"]["errors"] == [] and results["reconnect"]["errors"] == []
+    assert results["hold"]["queries"] > 10 and results["reconnect"]["queries"] > 10
+    assert results["hold"]["seen"] == [before]  # an open connection keeps its snapshot
+    assert results["reconnect"]["seen"] == [before, before + 1]  # a new connection sees the new file
+    assert payments(wh) == before + 1
+
+
+def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_completes(tmp_path):
+    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
+    published, before = sha256(wh), payments(wh)
+    write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
+    write_csv(inbox / "payments/2025-06-30_payments.csv", PAY_HEADER, [["P9", "C1", "2025-06-02", "1", "CNY"]])
+    for point in POINTS:
+        killed = bdw_run(inbox, wh, fault=point)
+        assert killed.returncode == -signal.SIGKILL, (point, killed.stdout[-2000:], killed.stderr[-2000:])
+        assert sha256(wh) == published, point
+        assert payments(wh) == before, point  # still a valid DuckDB file with the old data
+    clean = bdw_run(inbox, wh)
+    assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
+    assert payments(wh) == before + 2
+    assert not list(tmp_path.glob(".wh.duckdb.*.tmp")), "a killed publish's temporary file was left behind"
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_every_fault_point_is_reached(point):
+    """Each named point exists in the code path of a run (a renamed point would make the test above vacuous)."""
+    root = Path(__file__).resolve().parents[1] / "dagster_project" / "bdw"
+    assert any(f'fault_point("{point}")' in p.read_text() for p in root.rglob("*.py"))
