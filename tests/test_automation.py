@@ -72,3 +72,17 @@ def test_inbox_sensor_runs_once_per_new_content(defs, tmp_path):
     # files that are not data (a folder's profile choice) never trigger a run
     (inbox / "payments/_profile.yml").write_text("profile: zh\n")
     assert not evaluate(second.cursor).run_requests
+
+
+def test_service_instance_config_limits_writers_to_one(tmp_path, monkeypatch):
+    """deploy/dagster.yaml (copied into DAGSTER_HOME for the daemon) loads and sets the limits."""
+    import shutil
+    from pathlib import Path
+
+    from dagster import DagsterInstance
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with DagsterInstance.get() as instance:
+        assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
