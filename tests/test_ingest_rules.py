@@ -297,3 +297,21 @@ def test_a_text_value_that_looks_like_a_placeholder_is_kept(con, tmp_settings):
               ["partner_id", "partner_name", "region", "onboarded_date"], [["PA1", "Acme Channel", "NA", "2024-01-01"]])
     assert ingest(con, tmp_settings, "partners").files[0].status == "loaded"
     assert con.execute("SELECT region FROM raw.partners").fetchone() == ("NA",)
+
+
+def test_a_duplicate_re_export_in_the_same_delivery_loads_once(con, tmp_settings):
+    folder = tmp_settings.inbox / "payments"
+    write_csv(folder / "2025-01-31_payments.csv", PAY_HEADER, [["P1", "C1", "2025-01-05", "100", "CNY"]])
+    (folder / "2025-01-31_payments (1).csv").write_bytes((folder / "2025-01-31_payments.csv").read_bytes())
+    r = ingest(con, tmp_settings, "payments")
+    assert sorted(f.status for f in r.files) == ["duplicate", "loaded"]
+    assert con.execute("SELECT count(*) FROM raw.payments").fetchone()[0] == 1
+
+
+def test_duplicate_keys_across_files_are_not_a_problem(con, tmp_settings):
+    """A later export repeating a key is the merge rule at work, not a duplicate within a file."""
+    folder = tmp_settings.inbox / "payments"
+    write_csv(folder / "2025-01-31_payments.csv", PAY_HEADER, [["P1", "C1", "2025-01-05", "100", "CNY"]])
+    write_csv(folder / "2025-02-28_payments.csv", PAY_HEADER, [["P1", "C1", "2025-01-05", "120", "CNY"]])
+    r = ingest(con, tmp_settings, "payments")
+    assert [f.status for f in r.files] == ["loaded", "loaded"]

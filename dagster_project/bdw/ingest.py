@@ -109,6 +109,9 @@ def profile_for(settings: Settings, folder: Path) -> Profile:
 
 def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_name: str,
                   run_id: str | None = None) -> SourceResult:
+    """Load a source's new files. Every file is read and mapped on its own; the rows of all of
+    them are then checked in one query (the checking query is costly to plan, not to run), and
+    each file is loaded, or quarantined, in a transaction of its own, in lexical order."""
     source = SOURCES[source_name]
     run_id = run_id or uuid.uuid4().hex
     ensure_raw_tables(con)
@@ -122,9 +125,34 @@ def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_nam
     mapping = profile.for_source(source_name)
     scratch = settings.workdir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    for path in files:
-        result.files.append(_ingest_file(con, settings, source, mapping, profile.name, path, run_id, scratch))
+    results: list[FileResult | _Pending] = []
+    for index, path in enumerate(files):
+        results.append(_stage_file(con, settings, source, mapping, profile.name, path, run_id, scratch, index))
+    pending = [p for p in results if isinstance(p, _Pending)]
+    if pending:
+        extras = list(dict.fromkeys(e for p in pending for e in p.extras))
+        union = " UNION ALL BY NAME ".join(f"SELECT *, {p.index} AS _file_idx FROM _prep_{p.index}" for p in pending)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _prep_all AS {union}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, '_prep_all', extras)}")
+    for item in results:
+        result.files.append(_finish_file(con, settings, source, profile.name, run_id, item)
+                            if isinstance(item, _Pending) else item)
+    for p in pending:
+        con.execute(f"DROP TABLE IF EXISTS _in_{p.index}")
+        con.execute(f"DROP TABLE IF EXISTS _prep_{p.index}")
     return result
+
+
+@dataclass
+class _Pending:
+    """A file read and mapped, waiting for the source's checking query."""
+
+    index: int
+    path: Path
+    rel: str
+    digest: str
+    read: readers.ReadResult
+    extras: list[str]
 
 
 def _manifest_state(con: duckdb.DuckDBPyConnection, source: str, rel: str,
@@ -139,49 +167,63 @@ def _manifest_state(con: duckdb.DuckDBPyConnection, source: str, rel: str,
     return (same[0] if same else None), (twin[0] if twin else None)
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, mapping: SourceMapping,
-                 profile_name: str, path: Path, run_id: str, scratch: Path) -> FileResult:
+def _stage_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, mapping: SourceMapping,
+                profile_name: str, path: Path, run_id: str, scratch: Path, index: int) -> FileResult | _Pending:
+    """Skip a file already loaded, quarantine one that cannot be read, or read and map it."""
     rel = path.relative_to(settings.inbox).as_posix()
     digest = readers.file_hash(path)
     status, twin = _manifest_state(con, source.name, rel, digest)
     if status in ("loaded", "partial", "duplicate"):
         return FileResult(source.name, rel, "unchanged", message="already loaded with the same content")
     if twin:
+        # the twin may be staged in this very run: it is recorded as loaded only when it commits, so
+        # look among this run's pending files too (see _finish_file)
         _record_manifest(con, source.name, rel, digest, path, None, profile_name, "duplicate", 0, 0, 0,
                          f"same content as {twin}; skipped", run_id)
         return FileResult(source.name, rel, "duplicate", message=f"same content as {twin}; skipped")
-    now = dt.datetime.now()
     try:
-        read = readers.read_any(con, path, "_in", scratch, _header_test(source, mapping))
-        extras = _prepare(con, source, mapping, read)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, '_prep', extras)}")
+        read = readers.read_any(con, path, f"_in_{index}", scratch, _header_test(source, mapping))
+        extras = _prepare(con, source, mapping, read, f"_prep_{index}")
     except (readers.UnreadableFile, MissingColumns) as e:
         return _quarantine_file(con, settings, source, path, rel, digest, profile_name, run_id, str(e))
-    rows_read = read.rows
+    return _Pending(index, path, rel, digest, read, extras)
+
+
+def _finish_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, profile_name: str,
+                 run_id: str, p: _Pending) -> FileResult:
+    """Load the file's good rows, or quarantine it, by the source's policy, in one transaction."""
+    status, twin = _manifest_state(con, source.name, p.rel, p.digest)
+    if twin:  # an earlier file of this run had the same content
+        _record_manifest(con, source.name, p.rel, p.digest, p.path, None, profile_name, "duplicate", 0, 0, 0,
+                         f"same content as {twin}; skipped", run_id)
+        return FileResult(source.name, p.rel, "duplicate", message=f"same content as {twin}; skipped")
+    rows_read = p.read.rows
     issues = con.execute(
         "SELECT _row_number, i.column, i.rule, i.value FROM (SELECT _row_number, unnest(_issues) AS i "
-        "FROM _checked WHERE len(_issues) > 0) ORDER BY _row_number").fetchall()
-    bad_rows = con.execute("SELECT count(*) FROM _checked WHERE len(_issues) > 0").fetchone()[0]
-    policy = settings.policy(source.name)
-    if bad_rows and policy == "file":
+        "FROM _checked WHERE _file_idx = ? AND len(_issues) > 0) ORDER BY _row_number", [p.index]).fetchall()
+    bad_rows = con.execute("SELECT count(*) FROM _checked WHERE _file_idx = ? AND len(_issues) > 0",
+                           [p.index]).fetchone()[0]
+    if bad_rows and settings.policy(source.name) == "file":
         return _quarantine_file(
-            con, settings, source, path, rel, digest, profile_name, run_id,
+            con, settings, source, p.path, p.rel, p.digest, profile_name, run_id,
             f"{bad_rows} of {rows_read} rows break the contract; finance files load all or nothing",
             issues, rows_read)
     status = "partial" if bad_rows else "loaded"
     loaded = rows_read - bad_rows
+    now = dt.datetime.now()
     con.execute("BEGIN TRANSACTION")
     try:
-        for extra in extras:
+        for extra in p.extras:
             con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
-        con.execute(f"DELETE FROM raw.{source.name} WHERE _source_file = ?", [rel])
-        cols = ", ".join(q(c) for c in [*source.column_names, *extras, "_row_number"])
+        con.execute(f"DELETE FROM raw.{source.name} WHERE _source_file = ?", [p.rel])
+        cols = ", ".join(q(c) for c in [*source.column_names, *p.extras, "_row_number"])
         con.execute(
             f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, ? AS _source_file, ? AS _loaded_at, "
-            "? AS _file_hash FROM _checked WHERE len(_issues) = 0 ORDER BY _row_number", [rel, now, digest])
-        _replace_issues(con, run_id, source.name, rel, issues, "rejected_row")
+            "? AS _file_hash FROM _checked WHERE _file_idx = ? AND len(_issues) = 0 ORDER BY _row_number",
+            [p.rel, now, p.digest, p.index])
+        _replace_issues(con, run_id, source.name, p.rel, issues, "rejected_row")
         message = f"{bad_rows} bad rows quarantined" if bad_rows else ""
-        _record_manifest(con, source.name, rel, digest, path, read, profile_name, status, rows_read, loaded,
+        _record_manifest(con, source.name, p.rel, p.digest, p.path, p.read, profile_name, status, rows_read, loaded,
                          bad_rows, message, run_id)
         fault_point("ingest:mid_file")
         con.execute("COMMIT")
@@ -190,9 +232,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Sou
         con.execute("ROLLBACK")
         raise
     if bad_rows:
-        _write_rejected_rows(con, settings, source.name, path)
-    return FileResult(source.name, rel, status, rows_read, loaded, bad_rows, message,
-                      [_issue_line(rel, *i) for i in issues[:20]])
+        _write_rejected_rows(con, settings, source.name, p)
+    return FileResult(source.name, p.rel, status, rows_read, loaded, bad_rows, message,
+                      [_issue_line(p.rel, *i) for i in issues[:20]])
 
 
 class MissingColumns(Exception):
@@ -216,8 +258,8 @@ def extra_column_name(header: str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapping,
-             read: readers.ReadResult) -> list[str]:
-    """Rename headers to contract columns, apply the profile, trim blanks to NULL: table ``_prep``."""
+             read: readers.ReadResult, out: str) -> list[str]:
+    """Rename headers to contract columns, apply the profile, trim blanks to NULL: table ``out``."""
     contract_cols = set(source.column_names)
     by_column: dict[str, str] = {}  # contract column -> header in the file
     by_normalised: dict[str, str] = {}  # normalised header -> header in the file
@@ -264,7 +306,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapp
             f"(the header row {read.header_row} has: {found})")
     select = [f"{e} AS {q(c)}" for c, e in exprs.items()]
     select += [f"{text(h)} AS {q(name)}" for name, h in extras.items()]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _prep AS SELECT {', '.join(select)}, _row_number FROM _in")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number FROM {read.table}")
     return list(extras)
 
 
@@ -327,11 +369,11 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, settings: Settings, source:
                       [_issue_line(rel, *i) for i in issues[:21]])
 
 
-def _write_rejected_rows(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, path: Path) -> None:
+def _write_rejected_rows(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, p: _Pending) -> None:
     """The bad rows as exported, each with its reasons, for the user to fix and drop again."""
-    out = _quarantine_dir(settings, source) / f"{path.stem}.rejected.csv"
+    out = _quarantine_dir(settings, source) / f"{p.path.stem}.rejected.csv"
     con.execute(
         "COPY (SELECT i.* EXCLUDE (_row_number), c._row_number AS _row, array_to_string(list_transform(c._issues, "
-        "lambda x: x.column || ': ' || x.rule), '; ') AS _reason FROM _in i JOIN _checked c USING (_row_number) "
+        f"lambda x: x.column || ': ' || x.rule), '; ') AS _reason FROM {p.read.table} i JOIN _checked c "
+        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number "
         f"WHERE len(c._issues) > 0 ORDER BY _row) TO {lit(str(out))} (HEADER, DELIMITER ',')")
-

@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from bdw.config import Settings
+from bdw.quality.summary import quality_summary
 from bdw.run_context import export_environment, resolve_as_of
 
 
@@ -23,6 +24,7 @@ class RunOutcome:
     warehouse: Path
     failures: list[str] = field(default_factory=list)
     log: Path | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: ingest, dbt, checks, publish
     summary: str = ""
 
 
@@ -54,11 +56,41 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
                                           as_of=as_of.isoformat())},
         )
         failures = [f"{ev.step_key}: {_first_line(ev)}" for ev in result.all_events if ev.is_step_failure]
+        phases = phase_seconds(instance, result.run_id)
     published = result.success and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
-                         log=log_path)
+                         log=log_path, phases=phases)
     outcome.summary = summarise(settings, outcome)
     return outcome
+
+
+def phase_of(step_key: str) -> str:
+    if step_key.startswith("raw__"):
+        return "ingest"
+    if step_key == "bdw_dbt_models":
+        return "dbt"
+    if step_key == "warehouse":
+        return "publish"
+    return "checks"
+
+
+def phase_seconds(instance, run_id: str) -> dict[str, float]:
+    """Wall time per phase from the run's event log (step start to step end)."""
+    from dagster import DagsterEventType
+
+    started: dict[str, float] = {}
+    totals: dict[str, float] = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            started[event.step_key] = entry.timestamp
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) \
+                and event.step_key in started:
+            phase = phase_of(event.step_key)
+            totals[phase] = totals.get(phase, 0.0) + entry.timestamp - started.pop(event.step_key)
+    return {k: round(v, 1) for k, v in totals.items()}
 
 
 def _first_line(event) -> str:
@@ -79,11 +111,14 @@ def summarise(settings: Settings, outcome: RunOutcome) -> str:
         con = duckdb.connect(str(settings.work_db), read_only=True)
         try:
             lines += _load_summary(con, outcome.run_id)
+            lines += quality_summary(con, settings, outcome.run_id)
         finally:
             con.close()
     if outcome.failures:
         lines.append("FAILED steps:")
         lines += [f"  - {f}" for f in outcome.failures]
+    if outcome.phases:
+        lines.append("Time: " + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.phases.items()))
     if outcome.log:
         lines.append(f"dbt and step logs: {outcome.log}")
     if outcome.published:

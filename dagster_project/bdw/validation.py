@@ -162,7 +162,7 @@ def issue_exprs(source: Source) -> list[str]:
         out.append(_issue(rw.column, f"{when} IN {_in_list(rw.when_values)} AND {missing}",
                           f"required when {rw.when_column} is {values}", q(rw.column)))
     key = source.key
-    key_typed = ", ".join(typed(source.column(k)) for k in key)
+    key_typed = ", ".join(["_file_idx", *(typed(source.column(k)) for k in key)])  # within one file
     all_present = " AND ".join(f"{typed(source.column(k))} IS NOT NULL" for k in key)
     key_text = " || ' / ' || ".join(f"CAST({typed(source.column(k))} AS VARCHAR)" for k in key)
     out.append(
@@ -175,10 +175,11 @@ def issue_exprs(source: Source) -> list[str]:
 
 
 def checked_select(source: Source, input_table: str, extras: list[str]) -> str:
-    """SELECT the typed contract columns, the extra columns as text, _row_number and _issues.
+    """SELECT the typed contract columns, the extra columns as text, _row_number, _file_idx (which
+    of the batch's files the row came from) and _issues.
     Each column is parsed once (``<column>__t``); the rules read the parsed values."""
     parse = ", ".join(f"{parsed(c)} AS {typed(c)}" for c in source.columns)
     out = [f"CAST({typed(c)} AS {c.sql_type}) AS {q(c.name)}" for c in source.columns]
     issues = "list_filter([" + ", ".join(issue_exprs(source)) + "], lambda x: x IS NOT NULL) AS _issues"
-    cols = ", ".join([*out, *(q(e) for e in extras), "_row_number", issues])
+    cols = ", ".join([*out, *(q(e) for e in extras), "_row_number", "_file_idx", issues])
     return f"WITH parsed AS (SELECT *, {parse} FROM {input_table}) SELECT {cols} FROM parsed"
