@@ -36,6 +36,7 @@ while not pathlib.Path(stop).exists():
         queries += 1
         if not seen or seen[-1] != n:
             seen.append(n)
+            pathlib.Path(out + ".seen").write_text(json.dumps(seen))
     except Exception as e:  # every error is a failure of the test
         errors.append(repr(e))
     time.sleep(0.02)
@@ -75,7 +76,11 @@ def test_readers_keep_working_while_a_run_publishes(tmp_path):
                for mode in ("hold", "reconnect")}
     time.sleep(1.0)  # both readers have the file open before the run starts
     done = bdw_run(inbox, wh)
-    time.sleep(1.0)  # the reconnecting reader gets to see the new file
+    seen_file = tmp_path / "reconnect.seen"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and json.loads(seen_file.read_text())[-1] == before:
+        time.sleep(0.2)  # the reconnecting reader gets to see the new file
+    time.sleep(0.5)  # and both go on querying a little longer
     stop.touch()
     results = {}
     for mode, proc in readers.items():

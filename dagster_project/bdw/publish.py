@@ -19,7 +19,7 @@ import duckdb
 from bdw.faults import fault_point
 from bdw.validation import q
 
-PUBLISHED_SCHEMAS = ("raw", "staging", "intermediate", "marts", "dq")
+PUBLISHED_SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "dq")
 STORAGE_VERSION = "v1.0.0"  # readable by every DuckDB from 1.0 on
 
 

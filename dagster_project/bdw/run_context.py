@@ -40,9 +40,10 @@ def resolve_as_of(settings: Settings, explicit: str | dt.date | None = None) -> 
 
 
 def export_environment(settings: Settings) -> None:
-    """Make this process's dbt and DuckDB resources point at ``settings``' working database."""
+    """Make this process's dbt and DuckDB resources point at ``settings``' working database.
+
+    Only the working database's path is exported (dbt's profile reads it); the run's other paths
+    travel in the ``bdw`` resource, so a later run in the same process starts from its own
+    arguments, not from the previous run's."""
     settings.workdir.mkdir(parents=True, exist_ok=True)
     os.environ[DUCKDB_PATH_ENV] = str(settings.work_db)
-    os.environ["BDW_INBOX"] = str(settings.inbox)
-    os.environ["BDW_WAREHOUSE"] = str(settings.warehouse)
-    os.environ["BDW_WORKDIR"] = str(settings.workdir)

@@ -1,8 +1,9 @@
+{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- Contract revenue by line, in CNY (and USD), with everything the revenue KPIs break it down by:
 -- the contract's type, channel and partner (tier), the account's region, region_group and
 -- industry, the line's product_family. `is_revenue_included` says whether the line counts in
--- signed revenue: its contract counts (not cancelled, not deleted) and no reference problem
--- (unknown_contract, missing_partner_id, missing_fx_rate) leaves it out.
+-- signed revenue: its contract counts (not cancelled, not deleted), was signed by --as-of, and no
+-- reference problem (unknown_contract, missing_partner_id, missing_fx_rate) leaves it out.
 with usd as (
     select month, rate_to_cny
     from {{ ref('stg_finance__fx_rates') }}
@@ -41,7 +42,8 @@ select
         contracts.is_counting
         and not contracts.missing_partner_id
         and not lines.missing_fx_rate
-        and not lines.unknown_contract,
+        and not lines.unknown_contract
+        and contracts.signed_date <= {{ as_of_date() }},
         false
     ) as is_revenue_included
 from {{ ref('stg_finance__contract_lines') }} as lines

@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- One row per live contract with its revenue, eligible cost, payments and first touch: the
 -- contract-level facts behind signed revenue, gross margin, renewals and the sales cycle.
 -- `is_kpi_included`: the contract counts (not cancelled, not deleted) and has no
@@ -31,9 +32,11 @@ costs as (
 payments as (
     select
         contract_id,
-        min(received_date) filter (where amount > 0) as first_payment_date,
-        sum(amount_cny) filter (where not missing_fx_rate) as paid_cny,
-        -sum(amount_cny) filter (where is_refund and not missing_fx_rate) as refunded_cny
+        min(received_date) filter (where amount > 0 and received_date <= {{ as_of_date() }}) as first_payment_date,
+        sum(amount_cny) filter (where not missing_fx_rate and received_date <= {{ as_of_date() }}) as paid_cny,
+        -sum(amount_cny) filter (
+            where is_refund and not missing_fx_rate and received_date <= {{ as_of_date() }}
+        ) as refunded_cny
     from {{ ref('stg_finance__payments') }}
     where not unknown_contract
     group by contract_id

@@ -3,6 +3,7 @@
 with cell_periods as (
     select cells.*, unnest({{ period_keys('cells.created_at') }}) as p
     from {{ ref('int_crm_completeness_cells') }} as cells
+    where cells.created_at <= {{ as_of_date() }}
 ),
 
 cell_segments as (

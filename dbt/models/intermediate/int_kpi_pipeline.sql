@@ -8,7 +8,7 @@ with closed_periods as (
     from {{ ref('int_opportunities') }} as opportunities
     where opportunities.is_kpi_included
       and opportunities.is_closed
-      and opportunities.closed_at is not null
+      and opportunities.closed_at <= {{ as_of_date() }}
 ),
 
 closed_segments as (

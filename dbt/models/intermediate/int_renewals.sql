@@ -10,6 +10,7 @@ with renewals as (
         arg_min(contract_id, signed_date) as first_renewal_contract_id
     from {{ ref('int_contracts') }}
     where is_kpi_included and renews_contract_id is not null
+      and signed_date <= {{ as_of_date() }}
     group by renews_contract_id
 ),
 

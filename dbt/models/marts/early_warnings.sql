@@ -6,7 +6,7 @@
 --   yellow         forecast       |forecast_deviation| above 0.15 (latest complete month and quarter)
 --   purple         channel        an active partner, not credit-suspended, with health_score below 80
 --   grey           data           a CRM key field below 95% filled (all current records), and reps in
---                                 the bottom 3 of weekly completeness in each of the last 2 weeks
+--                                 the bottom 3 of weekly completeness in each of the last 2 weeks (dq.crm_completeness_bottom_reps)
 with as_of as (
     select {{ as_of_date() }} as as_of_date
 ),
@@ -75,37 +75,6 @@ field_completeness as (
     select table_name, field, avg(case when is_filled then 1.0 else 0.0 end) as completeness
     from {{ ref('int_crm_completeness_cells') }}
     group by table_name, field
-),
-
-weeks as (
-    select cast(date_trunc('week', as_of.as_of_date + 1) as date) - 7 * cast(k as integer) as week_start
-    from as_of, (select unnest(generate_series(1, cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer))) as k)
-),
-
-rep_weeks as (
-    select
-        weeks.week_start,
-        cells.owner_id,
-        avg(case when cells.is_filled then 1.0 else 0.0 end) as completeness
-    from {{ ref('int_crm_completeness_cells') }} as cells
-    inner join weeks
-        on cells.created_at between weeks.week_start and weeks.week_start + 6
-    where cells.owner_id is not null
-    group by weeks.week_start, cells.owner_id
-),
-
-rep_ranks as (
-    select *, rank() over (partition by week_start order by completeness) as completeness_rank
-    from rep_weeks
-),
-
-bottom_reps as (
-    select owner_id, max_by(completeness, week_start) as last_week_completeness, max(week_start) as last_week_start
-    from rep_ranks
-    where completeness_rank <= {{ threshold('alert_completeness_bottom_reps') }}
-      and completeness < 1
-    group by owner_id
-    having count(*) = {{ threshold('alert_completeness_weeks_in_a_row') }}
 ),
 
 warnings as (
@@ -195,7 +164,7 @@ warnings as (
 
     union all
     select
-        'data', 'grey', 'rep', owner_id, strftime(last_week_start, '%G-W%V'), last_week_completeness,
+        'data', 'grey', 'rep', owner_id, last_week, last_week_completeness,
         {{ threshold('alert_completeness_bottom_reps') }},
         'bottom ' || cast({{ threshold('alert_completeness_bottom_reps') }} as integer)
             || ' of weekly CRM completeness in each of the last '
@@ -204,7 +173,7 @@ warnings as (
             || ' lowest in CRM completeness of the records created in each of the last '
             || cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer) || ' weeks ('
             || round(last_week_completeness * 100, 1) || '% last week): go through the key fields with them.'
-    from bottom_reps
+    from {{ ref('crm_completeness_bottom_reps') }}
 )
 
 select
