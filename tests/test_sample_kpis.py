@@ -1,0 +1,80 @@
+"""`bdw run` on the default sample reproduces the 2025 year-end report (METRICS.md section 3):
+each figure within 0.5% relative, ratios within 0.005 absolute, days within 1; attrition within
+0.02 (leavers are whole people)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bdw.cli import main
+
+# (kpi_id, segment, period, expected, kind): kind says which tolerance applies
+REPORT = [
+    ("signed_revenue", "all", "2025", 137_000_000, "money"),
+    ("renewable_share", "all", "2025", 0.77, "ratio"),
+    ("gross_margin", "all", "2024", 0.224, "ratio"),
+    ("gross_margin", "all", "2025", 0.261, "ratio"),
+    ("saas_share", "all", "2024", 0.31, "ratio"),
+    ("saas_share", "all", "2025", 0.48, "ratio"),
+    ("overseas_revenue_share", "all", "2025", 0.196, "ratio"),
+    ("overseas_gross_margin", "all", "2025", 0.185, "ratio"),
+    ("strategic_customer_count", "all", "2024", 6, "count"),
+    ("strategic_customer_count", "all", "2025", 14, "count"),
+    ("strategic_revenue_share", "all", "2024", 0.38, "ratio"),
+    ("strategic_revenue_share", "all", "2025", 0.66, "ratio"),
+    ("top_customer_share", "all", "2025", 0.18, "ratio"),
+    ("signed_revenue", "channel=partner", "2025", 38_000_000, "money"),
+    ("channel_productivity", "all", "2025", 1_070_000, "money"),
+    ("direct_productivity", "all", "2025", 4_680_000, "money"),
+    ("renewal_rate", "channel=partner", "2025", 0.46, "ratio"),
+    ("renewal_rate", "channel=direct", "2025", 0.68, "ratio"),
+    ("sales_cycle_days", "all", "2024", 127, "days"),
+    ("sales_cycle_days", "all", "2025", 89, "days"),
+    ("forecast_accuracy", "all", "2025", 0.58, "ratio"),
+    ("crm_completeness", "all", "2025", 0.69, "ratio"),
+    ("headcount", "all", "2025", 28, "count"),
+    ("attrition_rate", "all", "2025", 0.089, "whole_people"),
+    ("high_performer_share", "all", "2024", 0.41, "ratio"),
+    ("high_performer_share", "all", "2025", 0.52, "ratio"),
+]
+TOLERANCE = {"money": lambda e: abs(e) * 0.005, "count": lambda e: abs(e) * 0.005, "ratio": lambda e: 0.005,
+             "days": lambda e: 1.0, "whole_people": lambda e: 0.02}
+
+
+@pytest.fixture(scope="module")
+def kpis(tmp_path_factory) -> dict[tuple[str, str, str], float]:
+    import duckdb
+
+    root = tmp_path_factory.mktemp("sample")
+    assert main(["sample", "--out", str(root / "inbox")]) == 0
+    assert main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
+                 "--workdir", str(root / "work")]) == 0
+    con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT kpi_id, segment, period, value FROM marts.kpi_values "
+                           "WHERE period_type = 'year'").fetchall()
+    finally:
+        con.close()
+    return {(k, s, p): v for k, s, p, v in rows}
+
+
+@pytest.mark.parametrize(("kpi_id", "segment", "period", "expected", "kind"), REPORT,
+                         ids=[f"{k}[{s}]{p}" for k, s, p, _, _ in REPORT])
+def test_sample_reproduces_the_year_end_report(kpis, kpi_id, segment, period, expected, kind):
+    value = kpis.get((kpi_id, segment, period))
+    assert value is not None, f"{kpi_id} {segment} {period} is missing from marts.kpi_values"
+    assert abs(value - expected) <= TOLERANCE[kind](expected), f"{kpi_id} {segment} {period}: {value} vs {expected}"
+
+
+def test_2026_scorecard_shows_every_status(kpis, tmp_path_factory):
+    """The 2026 plan is followed only partly: the scorecard shows every status (METRICS.md 3)."""
+    import duckdb
+
+    wh = next(tmp_path_factory.getbasetemp().glob("sample*/wh.duckdb"))
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        statuses = {s for (s,) in con.execute(
+            "SELECT DISTINCT status FROM marts.kpi_values WHERE period LIKE '2026%' AND status IS NOT NULL").fetchall()}
+    finally:
+        con.close()
+    assert statuses == {"met", "missed", "on_track", "at_risk", "off_track"}
