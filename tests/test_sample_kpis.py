@@ -78,3 +78,22 @@ def test_2026_scorecard_shows_every_status(kpis, tmp_path_factory):
     finally:
         con.close()
     assert statuses == {"met", "missed", "on_track", "at_risk", "off_track"}
+
+
+def test_readme_example_queries_run_and_return_rows(kpis, tmp_path_factory):
+    import re
+    from pathlib import Path
+
+    import duckdb
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [re.sub(r"--[^\n]*", "", b) for b in re.findall(r"```sql\n(.*?)```", readme, re.S)]
+    statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
+    assert len(statements) >= 3
+    wh = next(tmp_path_factory.getbasetemp().glob("sample*/wh.duckdb"))
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        for sql in statements:
+            assert con.execute(sql).fetchall(), sql
+    finally:
+        con.close()
