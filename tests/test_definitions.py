@@ -49,3 +49,16 @@ def test_publish_waits_for_every_model(defs):
 def test_one_job_materialises_everything(defs):
     job = defs.resolve_job_def("bdw_nightly")
     assert {n.name for n in job.graph.node_defs} >= {"raw__payments", "bdw_dbt_models", "warehouse"}
+
+
+def test_dagster_validates_the_definitions_from_the_repo_root():
+    """What `dagster dev` (no arguments) loads: pyproject's [tool.dagster] module."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate"], cwd=repo,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "All code locations passed validation" in done.stdout + done.stderr

@@ -168,14 +168,16 @@ def test_re_ingesting_the_same_inbox_gives_identical_tables(tmp_path, capsys):
     tiny_inbox(inbox)
     wh = tmp_path / "wh.duckdb"
     assert run(inbox, wh, capsys)[0] == 0
-    sql = ("SELECT * EXCLUDE (_loaded_at) FROM raw.{t} ORDER BY ALL", "SELECT * FROM staging.{t} ORDER BY ALL")
+    sql = ("SELECT * EXCLUDE (_loaded_at) FROM raw.{t} ORDER BY ALL", "SELECT * FROM {s}.{t} ORDER BY ALL")
     tables = [("raw", "payments"), ("raw", "contracts"), ("raw", "opportunities"),
-              ("staging", "stg_finance__contract_lines"), ("staging", "stg_crm__opportunities")]
+              ("staging", "stg_finance__contract_lines"), ("staging", "stg_crm__opportunities"),
+              ("marts", "kpi_values"), ("marts", "kpi_scorecard"), ("marts", "early_warnings")]
 
     def snapshot(path: Path) -> list:
-        return [query(path, sql[s == "staging"].format(t=t)) for s, t in tables]
+        return [query(path, sql[s != "raw"].format(s=s, t=t)) for s, t in tables]
 
     first = snapshot(wh)
+    assert first[5], "the tiny inbox has KPI rows to compare"
     code, out = run(inbox, wh, capsys)
     assert code == 0 and "+0 rows" in out and "+1 rows" not in out
     assert snapshot(wh) == first
@@ -222,7 +224,9 @@ def test_published_file_opens_in_duckdb_1x(published, tmp_path):
     subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "duckdb==1.4.*"], check=True)
     script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
               "print(duckdb.__version__, c.execute('SELECT count(*) FROM staging.stg_finance__contract_lines')"
-              ".fetchone()[0], c.execute('SELECT count(*) FROM dq.reference_issues').fetchone()[0])")
+              ".fetchone()[0], c.execute(\"SELECT value FROM marts.kpi_values WHERE kpi_id = 'signed_revenue' "
+              "AND period = '2025' AND segment = 'all'\").fetchone()[0])")
     out = subprocess.run([str(venv / "bin/python"), "-c", script, str(root / "wh.duckdb")], check=True,
                          capture_output=True, text=True).stdout.split()
-    assert out[0].startswith("1.4.") and out[1:] == ["3", "4"]
+    # C1 1,000,000 + 200,000 CNY and C2 100,000 USD at 7.2 in March 2025
+    assert out[0].startswith("1.4.") and out[1] == "3" and float(out[2]) == 1_920_000
