@@ -148,6 +148,12 @@ def test_a_broken_run_leaves_the_published_file_byte_identical(tmp_path, capsys)
     assert "no mapping profile named 'does_not_exist'" in out
     assert f"NOT published: {wh} is unchanged" in out
     assert sha256(wh) == digest
+    # the failure is announced through the alert channels (here: the alert log beside the warehouse)
+    from bdw.alerts import read_log
+
+    failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
+    assert len(failures) == 1 and failures[0]["severity"] == "error"
+    assert "does_not_exist" in failures[0]["summary"]
 
 
 def test_later_export_overrides_by_key_and_is_deleted_removes(tmp_path, capsys):

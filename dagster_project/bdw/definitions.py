@@ -13,6 +13,8 @@ os.environ.setdefault(DUCKDB_PATH_ENV, str(load_settings().work_db))
 dbt_project.prepare_if_dev()
 ensure_manifest()
 
+from bdw.alerts.sensors import run_failure_alert_sensor  # noqa: E402
+from bdw.assets.checks import great_expectations_checks  # noqa: E402
 from bdw.assets.dbt import bdw_dbt_models  # noqa: E402 - needs the manifest prepared above
 from bdw.assets.ingestion import raw_assets  # noqa: E402
 from bdw.assets.publishing import warehouse  # noqa: E402
@@ -27,8 +29,9 @@ nightly_job = define_asset_job(
 
 defs = Definitions(
     assets=[*raw_assets, bdw_dbt_models, warehouse],
+    asset_checks=[great_expectations_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule(nightly_job)],
-    sensors=[inbox_sensor(nightly_job)],
+    sensors=[inbox_sensor(nightly_job), run_failure_alert_sensor(nightly_job)],
     resources=default_resources(),
 )

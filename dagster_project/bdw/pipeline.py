@@ -60,6 +60,11 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     published = result.success and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
                          log=log_path, phases=phases)
+    if not result.success:
+        # under the daemon the run-failure sensor sends this; a headless run sends it itself
+        from bdw.alerts import notify_run_failure
+
+        notify_run_failure(settings, run_id=result.run_id, failures=failures, as_of=as_of, log=log_path)
     outcome.summary = summarise(settings, outcome)
     return outcome
 

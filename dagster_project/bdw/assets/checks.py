@@ -1,0 +1,113 @@
+"""The Great Expectations suites as Dagster asset checks on the dbt staging assets.
+
+One step (``great_expectations_checks``) runs every suite once per run, after dbt built the models
+(the checks target the staging assets, so Dagster orders them after the dbt step), and reports
+one asset check per rule:
+
+- ``completeness_<field>`` on ``staging/stg_crm__accounts`` and ``staging/stg_crm__opportunities``:
+  severity WARN, not blocking (the warehouse is still published);
+- the finance validity rules on ``staging/stg_finance__*``: severity ERROR and ``blocking=True``,
+  so a failure stops the publish asset ``warehouse`` (it is downstream of every staging model).
+
+Each result's metadata holds the observed value, the threshold, the failing rows (a sample, in
+words) and the link to its Data Docs page. The same step appends the results to the ``dq`` schema
+and sends the alerts (bdw.quality.run).
+"""
+
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    multi_asset_check,
+)
+
+from bdw.assets.ingestion import WRITER_POOL
+from bdw.config import load_settings
+from bdw.quality.config import load_quality_config
+from bdw.quality.gx_runner import RuleResult
+from bdw.quality.rules import Rule, all_rules
+from bdw.resources import BdwSettings, WorkingDatabase
+
+# models a rule reads besides the one it reports on (its snapshot joins them)
+_SNAPSHOT_MODELS = {
+    "contracts": ("stg_finance__contracts", "stg_finance__contract_lines", "stg_finance__payments"),
+}
+
+
+def _spec(rule: Rule) -> AssetCheckSpec:
+    extra = [AssetKey(["staging", m]) for m in _SNAPSHOT_MODELS.get(rule.table, ()) if m != rule.model]
+    return AssetCheckSpec(
+        name=rule.name,
+        asset=AssetKey(rule.asset_path),
+        description=rule.description,
+        blocking=rule.blocking,
+        additional_deps=extra,
+        metadata={"suite": rule.suite, "severity": rule.severity.upper(), "engine": "great_expectations"},
+    )
+
+
+RULES = all_rules(load_quality_config(load_settings().config_dir))
+SPECS = [_spec(r) for r in RULES]
+
+
+def check_result(r: RuleResult) -> AssetCheckResult:
+    metadata: dict[str, object] = {
+        "observed_value": MetadataValue.float(r.observed) if r.observed is not None else None,
+        "threshold": MetadataValue.float(float(r.threshold)),
+        "comparison": f"observed {r.rule.comparison} threshold ({r.rule.measure.replace('_', ' ')})",
+        "failing_rows": r.unexpected_count,
+        "rows_checked": r.element_count,
+        "failing_rows_sample": MetadataValue.md("\n".join(f"- {s}" for s in r.sample)) if r.sample else None,
+        "message": r.message,
+        "expectation": r.expectation_type,
+        "suite": r.rule.suite,
+        "data_docs": MetadataValue.url(r.data_docs_url) if r.data_docs_url else None,
+        "error": r.error,
+    }
+    return AssetCheckResult(
+        asset_key=AssetKey(r.rule.asset_path),
+        check_name=r.rule.name,
+        passed=r.success,
+        severity=AssetCheckSeverity.WARN if r.rule.severity == "warn" else AssetCheckSeverity.ERROR,
+        description=r.message,
+        metadata={k: v for k, v in metadata.items() if v is not None},
+    )
+
+
+@multi_asset_check(
+    specs=SPECS,
+    name="great_expectations_checks",
+    description="Great Expectations suites (CRM completeness, finance validity) on the staging models; "
+    "results appended to the dq schema, Data Docs beside the warehouse, alerts sent.",
+    compute_kind="great_expectations",
+    pool=WRITER_POOL,
+)
+def great_expectations_checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase):
+    from bdw.quality.run import run_quality
+
+    report = run_quality(bdw.settings(), as_of=bdw.as_of_date(), run_id=context.run.run_id,
+                         connect=duckdb.get_connection)
+    if report.alert_error:
+        context.log.warning(f"alerts could not be dispatched (the log may lack this run): {report.alert_error}")
+    elif report.alerts:
+        a = report.alerts
+        for channel, outcome in a.deliveries.items():
+            if outcome != "sent":
+                context.log.warning(f"alert channel {channel}: {outcome} (kept in {a.log_path}; retried next run)")
+        for problem in a.problems:
+            context.log.warning(f"alert configuration: {problem}")
+        context.log.info(f"alerts: {len(a.opened)} new, {len(a.cleared)} cleared, {len(a.still_open)} still open "
+                         f"(log {a.log_path})")
+    if report.data_docs_url:
+        context.log.info(f"Data Docs: {report.data_docs_url}")
+    expected = {(tuple(s.asset_key.path), s.name) for s in SPECS}
+    for r in report.results:
+        if (tuple(r.rule.asset_path), r.rule.name) in expected:
+            yield check_result(r)
+        else:  # the seed of key fields changed since Dagster loaded the definitions
+            context.log.warning(f"{'/'.join(r.rule.asset_path)} {r.rule.name}: {r.message} "
+                                "(not a declared check: reload the definitions)")

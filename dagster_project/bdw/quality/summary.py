@@ -1,0 +1,69 @@
+"""The data-quality section of the run summary (``bdw run``): this run's failing checks with
+their observed values, the alerts sent, and the Data Docs link."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import duckdb
+
+from bdw.config import Settings
+
+
+def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
+    has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
+                      "AND table_name = 'validation_results'").fetchone()[0]
+    if not has:
+        return []
+    rows = con.execute("""
+        SELECT severity, success, asset, check_name, message
+        FROM dq.validation_results WHERE run_id = ?
+        ORDER BY severity = 'error' DESC, success, asset, check_name""", [run_id]).fetchall()
+    if not rows:
+        return []
+    failed = [r for r in rows if not r[1]]
+    errors = sum(1 for r in failed if r[0] == "error")
+    warnings = len(failed) - errors
+    lines = [f"Data quality (Great Expectations, {len(rows)} checks; history in dq.validation_results): "
+             + (f"{errors} blocking error(s), " if errors else "no errors, ")
+             + f"{warnings} warning(s)"]
+    for severity, _, asset, check, message in failed[:max_lines]:
+        lines.append(f"  {severity.upper():<5} {asset} {check}: {message}")
+    if len(failed) > max_lines:
+        lines.append(f"  ... and {len(failed) - max_lines} more (dq.validation_results)")
+    if errors:
+        lines.append("  Blocking checks failed: the warehouse is not published until the data is corrected.")
+    lines += _alert_lines(settings, run_id)
+    docs = _docs_index(settings)
+    if docs:
+        lines.append(f"Data Docs: {docs}")
+    return lines
+
+
+def _alert_lines(settings: Settings, run_id: str) -> list[str]:
+    from bdw.alerts import load_alert_config, read_log
+
+    try:
+        cfg = load_alert_config(settings)
+        records = read_log(cfg.log_path, run_id)
+    except Exception:  # noqa: BLE001 - the summary must not fail because of the log
+        return []
+    events = Counter(r.get("event") for r in records)
+    deliveries: dict[str, str] = {}
+    for r in records:  # one digest per channel and run: every record of the run has the same outcome
+        for channel, outcome in (r.get("deliveries") or {}).items():
+            deliveries.setdefault(channel, outcome)
+    channels = ", ".join(f"{c}: {o}" for c, o in deliveries.items()) or "log only"
+    return [f"Alerts: {events.get('alert', 0)} new, {events.get('cleared', 0)} cleared ({channels}); "
+            f"log {cfg.log_path}"]
+
+
+def _docs_index(settings: Settings) -> str | None:
+    from bdw.quality.config import load_quality_config
+
+    try:
+        folder = settings.warehouse.parent / load_quality_config(settings.config_dir).data_docs_folder
+    except Exception:  # noqa: BLE001
+        return None
+    index = folder / "index.html"
+    return index.as_uri() if index.exists() else None

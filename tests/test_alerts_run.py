@@ -1,0 +1,146 @@
+"""Alerts end to end: three ``bdw run`` on a tiny inbox (about 25 s each).
+
+1. good data; the webhook server is down: the run still publishes, every alert is in the log;
+2. a later fx export has one rate typed 100x too large: the run exits non-zero, the summary names
+   the rate and the month, an error alert is sent (and the failed delivery of run 1 re-sent), the
+   published warehouse is byte-identical, and the CRM warnings still open are not sent again;
+3. a corrected fx export: the run publishes again and the fx breach's clearing is announced."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from bdw.alerts import read_log
+from test_alerts import SmtpSink, WebhookSink, bdw, dead_url
+
+from conftest import CONTRACT_HEADER, contract_row, write_csv
+
+FX_KEY = "validity:stg_finance__fx_rates.rate_close_to_previous_month"
+
+
+def small_inbox(inbox: Path) -> None:
+    write_csv(inbox / "accounts/2025-04-30_accounts.csv",
+              ["account_id", "account_name", "region", "created_at", "industry", "owner_id", "pain_points"],
+              [["A1", "Acme", "CN", "2025-01-05", "retail", "R1", "slow quotes"],
+               ["A2", "Globex", "EU", "2025-02-01", "N/A", "R2", "tbd"]])
+    write_csv(inbox / "opportunities/2025-04-30_opportunities.csv",
+              ["opportunity_id", "account_id", "owner_id", "created_at", "stage", "amount", "currency", "channel"],
+              [["O1", "A1", "R1", "2025-01-06", "proposal", "1000", "CNY", "direct"],
+               ["O2", "A2", "R2", "2025-02-03", "proposal", "500", "USD", "direct"]])
+    write_csv(inbox / "contracts/2025-04-30_contracts.csv", CONTRACT_HEADER,
+              [contract_row("C1", signed="2025-03-01"), contract_row("C2", signed="2025-04-02", currency="USD",
+                                                                     account="A2")])
+    write_csv(inbox / "contract_lines/2025-04-30_contract_lines.csv",
+              ["contract_id", "line_no", "product_family", "amount", "is_recurring"],
+              [["C1", "1", "saas", "100000", ""], ["C2", "1", "license", "20000", ""]])
+    write_csv(inbox / "payments/2025-04-30_payments.csv", ["payment_id", "contract_id", "received_date", "amount",
+                                                          "currency"],
+              [["P1", "C1", "2025-03-20", "50000", "CNY"], ["P2", "C2", "2025-04-20", "20000", "USD"]])
+    write_csv(inbox / "fx_rates/2025-04-30_fx_rates.csv", ["month", "currency", "rate_to_cny"],
+              [["2025-01", "USD", "7.18"], ["2025-02", "USD", "7.21"], ["2025-03", "USD", "7.20"],
+               ["2025-04", "USD", "7.22"]])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("alerts_run")
+    inbox, wh, work = root / "inbox", root / "pub" / "wh.duckdb", root / "work"
+    small_inbox(inbox)
+    args = ("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
+    runs: list[dict] = []
+    with SmtpSink() as smtp, WebhookSink() as hook, pytest.MonkeyPatch.context() as mp:
+        for name in ("BDW_ALERTS_CONFIG", "BDW_ALERT_LOG", "BDW_ALERT_SMTP_USER", "BDW_ALERT_SMTP_PASSWORD"):
+            mp.delenv(name, raising=False)
+        mp.setenv("BDW_ALERT_SMTP_HOST", "127.0.0.1")
+        mp.setenv("BDW_ALERT_SMTP_PORT", str(smtp.port))
+        mp.setenv("BDW_ALERT_SMTP_SECURITY", "none")
+        mp.setenv("BDW_ALERT_EMAIL_FROM", "bdw@example.com")
+        mp.setenv("BDW_ALERT_EMAIL_TO", "finance@example.com")
+
+        mp.setenv("BDW_ALERT_WEBHOOK_URL", dead_url())  # run 1: the webhook server is down
+        code, out = bdw(*args)
+        runs.append({"code": code, "out": out, "sha": sha256(wh) if wh.exists() else None,
+                     "hook": len(hook.bodies), "mails": len(smtp.messages)})
+
+        mp.setenv("BDW_ALERT_WEBHOOK_URL", hook.url())  # back up from run 2 on
+        write_csv(inbox / "fx_rates/2025-05-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
+                  [["2025-04", "USD", "722.0"]])  # 7.22 typed 100x too large
+        code, out = bdw(*args)
+        runs.append({"code": code, "out": out, "sha": sha256(wh), "hook": len(hook.bodies),
+                     "mails": len(smtp.messages)})
+
+        write_csv(inbox / "fx_rates/2025-06-01_fx_rates.csv", ["month", "currency", "rate_to_cny"],
+                  [["2025-04", "USD", "7.22"]])  # corrected
+        code, out = bdw(*args)
+        runs.append({"code": code, "out": out, "sha": sha256(wh), "hook": len(hook.bodies),
+                     "mails": len(smtp.messages)})
+    log = read_log(wh.parent / "alerts.jsonl")
+    run_ids = list(dict.fromkeys(r["run_id"] for r in log if r.get("event") in ("alert", "cleared")))
+    return {"runs": runs, "log": log, "hook": hook, "smtp": smtp, "wh": wh, "work": work,
+            "run_ids": run_ids, "log_text": (wh.parent / "alerts.jsonl").read_text(encoding="utf-8")}
+
+
+def events(scenario: dict, run: int, event: str = "alert") -> dict[str, dict]:
+    """The log's records of one run (0-based) and event, by alert key."""
+    rid = _run_id(scenario, run)
+    return {r["key"]: r for r in scenario["log"] if r.get("run_id") == rid and r.get("event") == event}
+
+
+def _run_id(scenario: dict, run: int) -> str:
+    out = scenario["runs"][run]["out"]
+    return next(r["run_id"] for r in scenario["log"] if r.get("run_id", "")[:8] == out.split()[2])
+
+
+def test_a_failing_channel_neither_breaks_the_run_nor_loses_the_alert(scenario):
+    first = scenario["runs"][0]
+    assert first["code"] == 0 and "Published" in first["out"], first["out"]
+    alerts = events(scenario, 0)
+    assert "completeness:accounts.industry" in alerts  # 'N/A' is empty: 50% filled
+    for rec in alerts.values():
+        assert rec["deliveries"]["webhook"].startswith("failed: ") and rec["deliveries"]["email"] == "sent"
+    assert "webhook: failed" in first["out"]
+    assert first["hook"] == 0 and first["mails"] == 1
+    assert "DEAD-SECRET" not in scenario["log_text"] and "DEAD-SECRET" not in first["out"]
+
+
+def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
+    first, second = scenario["runs"][:2]
+    assert second["code"] != 0
+    assert "USD rate of 2025-04 is 722 CNY, +9927.8% against 2025-03 (7.2)" in second["out"]
+    assert "ERROR staging.stg_finance__fx_rates rate_close_to_previous_month" in second["out"]
+    assert "NOT published" in second["out"]
+    assert second["sha"] == first["sha"]  # the analysts' file is byte-identical
+    alerts = events(scenario, 1)
+    assert list(alerts) == [FX_KEY]  # the only new breach: the CRM warnings of run 1 are not repeated
+    fx = alerts[FX_KEY]
+    assert fx["severity"] == "error" and fx["threshold"] == 0.2 and fx["observed"] == pytest.approx(722 / 7.2 - 1)
+    assert "fx_rates/2025-05-31_fx_rates.csv" in fx["owner"] and fx["deliveries"] == {"webhook": "sent",
+                                                                                      "email": "sent"}
+    hook_texts = scenario["hook"].texts[:second["hook"]]
+    assert any(fx["text"] in t for t in hook_texts)
+    assert any("re-sent" in t and "completeness" in t.lower() for t in hook_texts)  # run 1's failed delivery
+    mails = scenario["smtp"].bodies()[first["mails"]:second["mails"]]
+    assert len(mails) == 1 and fx["text"] in mails[0]
+
+
+def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
+    third = scenario["runs"][2]
+    assert third["code"] == 0 and "Published" in third["out"]
+    assert not events(scenario, 2)  # nothing new
+    cleared = events(scenario, 2, "cleared")
+    assert list(cleared) == [FX_KEY]
+    assert cleared[FX_KEY]["text"].startswith("[CLEARED] ")
+    assert "all 4 rows pass" in cleared[FX_KEY]["text"]
+    # every CRM warning of run 1 was sent exactly once over the three runs
+    opened = [r["key"] for r in scenario["log"] if r.get("event") == "alert"]
+    assert len(opened) == len(set(opened))
+    assert any("[CLEARED]" in t for t in scenario["hook"].texts[scenario["runs"][1]["hook"]:])
+    assert "[CLEARED]" in scenario["smtp"].bodies()[-1]
+    assert "Alerts: 0 new, 1 cleared" in third["out"]

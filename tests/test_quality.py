@@ -1,0 +1,224 @@
+"""Great Expectations on the default sample: ``bdw sample`` then ``bdw run`` once for the module
+(about 70-100 s), with a local webhook and a local SMTP server started here.
+
+The completeness suite must warn exactly where the data says: the expected failing fields are
+computed here independently, with SQL over the published staging tables and the seeds read with
+``csv``. Every warning reaches the alert log, the webhook and the mailbox; the results history,
+the weekly leaderboard and the Data Docs are there; and the same checks run as Dagster asset
+checks report WARN (not blocking) for completeness and blocking ERROR checks for finance
+validity, with the observed value, the threshold and the failing rows in their metadata."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO / "seeds"
+
+
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def seed_threshold(name: str) -> float:
+    with (SEEDS / "kpi_thresholds.csv").open(encoding="utf-8") as f:
+        return next(float(r["value"]) for r in csv.DictReader(f) if r["parameter"] == name)
+
+
+def key_fields() -> list[tuple[str, str]]:
+    with (SEEDS / "crm_key_fields.csv").open(encoding="utf-8") as f:
+        return [(r["table_name"], r["column_name"]) for r in csv.DictReader(f)]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("dq_sample")
+    inbox, wh, work = root / "inbox", root / "published" / "warehouse.duckdb", root / "work"
+    assert bdw("sample", "--out", str(inbox))[0] == 0
+    with WebhookSink() as hook, SmtpSink() as smtp, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BDW_ALERT_WEBHOOK_URL", hook.url())
+        mp.setenv("BDW_ALERT_SMTP_HOST", "127.0.0.1")
+        mp.setenv("BDW_ALERT_SMTP_PORT", str(smtp.port))
+        mp.setenv("BDW_ALERT_SMTP_SECURITY", "none")
+        mp.setenv("BDW_ALERT_EMAIL_FROM", "bdw@example.com")
+        mp.setenv("BDW_ALERT_EMAIL_TO", "sales-ops@example.com")
+        for name in ("BDW_ALERTS_CONFIG", "BDW_ALERT_LOG"):
+            mp.delenv(name, raising=False)
+        code, out = bdw("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
+    run_id = query(wh, "SELECT any_value(run_id) FROM dq.validation_results")[0][0]
+    return {"root": root, "inbox": inbox, "wh": wh, "work": work, "code": code, "out": out, "run_id": run_id,
+            "hook": hook, "smtp": smtp}
+
+
+@pytest.fixture(scope="module")
+def expected_failing(sample) -> dict[str, float]:
+    """Key fields below the target, computed here from the published staging tables."""
+    target = seed_threshold("alert_crm_completeness")
+    shares = {}
+    for table, column in key_fields():
+        filled, total = query(sample["wh"], f'SELECT count("{column}"), count(*) FROM staging.stg_crm__{table}')[0]
+        shares[f"{table}.{column}"] = filled / total
+    return {field: share for field, share in shares.items() if share < target}
+
+
+def test_the_sample_is_published_with_warnings_only(sample):
+    assert sample["code"] == 0, sample["out"]
+    assert f"Published {sample['wh']}" in sample["out"]
+    assert "Data quality (Great Expectations" in sample["out"] and "no errors" in sample["out"]
+
+
+def test_completeness_warns_exactly_where_the_data_says(sample, expected_failing):
+    assert expected_failing, "the sample has incomplete CRM key fields"
+    rows = query(sample["wh"], """
+        SELECT replace(asset, 'staging.stg_crm__', '') || '.' || column_name, success, observed_value, threshold,
+               severity
+        FROM dq.validation_results WHERE run_id = ? AND suite = 'crm_completeness'""", [sample["run_id"]])
+    assert len(rows) == len(key_fields())
+    failing = {field: observed for field, success, observed, _, _ in rows if not success}
+    assert failing.keys() == expected_failing.keys()
+    for field, share in expected_failing.items():
+        assert failing[field] == pytest.approx(share, abs=1e-12)
+    assert {(threshold, severity) for *_, threshold, severity in rows} == {(0.95, "warn")}
+    for field in failing:
+        assert f"completeness_{field.split('.')[1]}: " in sample["out"]  # named in the run summary
+
+
+def test_every_warning_reaches_the_log_the_webhook_and_the_mailbox(sample, expected_failing):
+    log = [r for r in _log(sample) if r.get("run_id") == sample["run_id"]]
+    completeness = {r["key"].removeprefix("completeness:"): r for r in log
+                    if r["event"] == "alert" and r["key"].startswith("completeness:")}
+    assert completeness.keys() == expected_failing.keys()
+    for field, rec in completeness.items():
+        assert rec["severity"] == "warn" and rec["observed"] == pytest.approx(expected_failing[field])
+        assert rec["threshold"] == 0.95 and rec["owner"].startswith(f"field {field}")
+        assert f"{expected_failing[field]:.1%} of the current" in rec["text"] and "target at least 95%" in rec["text"]
+        assert rec["deliveries"] == {"webhook": "sent", "email": "sent"}
+    hook_text = "\n".join(sample["hook"].texts)
+    mail = sample["smtp"].bodies()
+    assert len(sample["hook"].bodies) == 1 and len(mail) == 1  # one digest per channel and run
+    assert sample["smtp"].messages[0]["To"] == "sales-ops@example.com"
+    for rec in completeness.values():
+        assert rec["text"] in hook_text and rec["text"] in mail[0]
+    assert "SECRET-TOKEN" not in _log_text(sample) and "SECRET-TOKEN" not in sample["out"]
+
+
+def test_early_warnings_become_alerts_naming_the_owner(sample):
+    if not query(sample["wh"], "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                               "AND table_name = 'early_warnings'")[0][0]:
+        pytest.skip("marts.early_warnings is not built yet")
+    warnings = query(sample["wh"], "SELECT warning_id, subject_type, subject FROM marts.early_warnings "
+                                   "WHERE subject_type <> 'crm_field'")
+    log = {r["key"]: r for r in _log(sample) if r.get("run_id") == sample["run_id"] and r["event"] == "alert"}
+    for warning_id, subject_type, subject in warnings:
+        rec = log[f"early_warning:{warning_id}"]
+        assert "against the threshold" in rec["text"]
+        if subject_type == "account":
+            owner = query(sample["wh"], "SELECT owner_id FROM staging.stg_crm__accounts WHERE account_id = ?",
+                          [subject])[0][0]
+            assert (f"rep {owner}" if owner else "has no owner") in rec["owner"]
+    # a CRM field below target is announced once (by the completeness suite), not twice
+    assert not [r for r in log.values() if r["source"] == "early_warnings" and "crm_field" in r["title"]]
+
+
+def test_history_by_field_and_owner_is_appended_in_dq(sample, expected_failing):
+    wh, run_id = sample["wh"], sample["run_id"]
+    by_field = dict(((t + "." + f), c) for t, f, c in query(
+        wh, "SELECT table_name, field, completeness FROM dq.crm_completeness_by_field_history WHERE run_id = ?",
+        [run_id]))
+    assert {k for k, c in by_field.items() if c < 0.95} == expected_failing.keys()
+    per_owner = query(wh, "SELECT table_name, owner_id, sum(cells) FROM dq.crm_completeness_history "
+                          "WHERE run_id = ? GROUP BY ALL", [run_id])
+    n_fields = {t: sum(1 for tt, _ in key_fields() if tt == t) for t in ("accounts", "opportunities")}
+    records = query(wh, "SELECT 'accounts', owner_id, count(*) FROM staging.stg_crm__accounts GROUP BY ALL "
+                        "UNION ALL SELECT 'opportunities', owner_id, count(*) FROM staging.stg_crm__opportunities "
+                        "GROUP BY ALL")
+    assert {(t, o): c for t, o, c in per_owner} == {(t, o): n * n_fields[t] for t, o, n in records}
+    owners = {o for _, o, _ in records}
+    assert query(wh, "SELECT count(*) FROM dq.crm_completeness_by_owner_history WHERE run_id = ?", [run_id])[0][0] \
+        == len(owners)
+
+
+def test_weekly_leaderboard_and_bottom_reps(sample):
+    wh = sample["wh"]
+    weeks = query(wh, "SELECT count(DISTINCT week_start), min(rank_best), bool_and(completeness BETWEEN 0 AND 1) "
+                      "FROM dq.crm_completeness_weekly")[0]
+    assert weeks[0] > 100 and weeks[1] == 1 and weeks[2]
+    bottom = {r[0] for r in query(wh, "SELECT owner_id FROM dq.crm_completeness_bottom_reps")}
+    if query(wh, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                 "AND table_name = 'early_warnings'")[0][0]:
+        reps = {r[0] for r in query(wh, "SELECT subject FROM marts.early_warnings WHERE subject_type = 'rep'")}
+        assert bottom == reps  # the same rule as the early warning
+
+
+def test_data_docs_are_built_beside_the_warehouse_and_linked(sample):
+    index = sample["wh"].parent / "data_docs" / "index.html"
+    assert index.exists()
+    assert f"Data Docs: {index.as_uri()}" in sample["out"]
+    pages = list((sample["wh"].parent / "data_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 7  # one page per (suite, table) validated
+    assert any(sample["run_id"] in str(p) for p in pages)
+
+
+def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_failing, tmp_path):
+    """The Great Expectations step alone, as Dagster runs it, on a copy of the published data."""
+    from dagster import (
+        AssetCheckKey,
+        AssetCheckSeverity,
+        AssetSelection,
+        DagsterInstance,
+        Definitions,
+        define_asset_job,
+    )
+
+    from bdw.assets.checks import SPECS
+    from bdw.definitions import defs
+    from bdw.resources import BdwSettings, WorkingDatabase
+
+    shutil.copy(sample["wh"], tmp_path / "work.duckdb")
+    keys = [AssetCheckKey(s.asset_key, s.name) for s in SPECS]
+    job = Definitions.merge(defs, Definitions(jobs=[define_asset_job("dq_only", AssetSelection.checks(*keys))])) \
+        .resolve_job_def("dq_only")
+    with restored_environment(), DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(instance=instance, raise_on_error=False, resources={
+            "bdw": BdwSettings(inbox=str(sample["inbox"]), warehouse=str(tmp_path / "wh.duckdb"),
+                               workdir=str(tmp_path / "work"), as_of="2026-11-26"),
+            "duckdb": WorkingDatabase(database=str(tmp_path / "work.duckdb"))})
+    assert result.success
+    evaluations = {(e.asset_key.path[1], e.check_name): e for e in result.get_asset_check_evaluations()}
+    assert len(evaluations) == len(SPECS)
+    for table, column in key_fields():
+        e = evaluations[(f"stg_crm__{table}", f"completeness_{column}")]
+        assert e.severity == AssetCheckSeverity.WARN and not e.blocking
+        assert e.passed == (f"{table}.{column}" not in expected_failing)
+        assert e.metadata["threshold"].value == 0.95
+        assert e.metadata["observed_value"].value == pytest.approx(
+            expected_failing.get(f"{table}.{column}", e.metadata["observed_value"].value))
+        if not e.passed:
+            assert e.metadata["failing_rows"].value > 0 and "(owner " in e.metadata["failing_rows_sample"].value
+    validity = [e for (model, _), e in evaluations.items() if model.startswith("stg_finance__")]
+    assert len(validity) == 18 and all(e.passed and e.blocking and e.severity == AssetCheckSeverity.ERROR
+                                       for e in validity)
+    fx = evaluations[("stg_finance__fx_rates", "rate_close_to_previous_month")]
+    assert fx.metadata["threshold"].value == 0.2 and 0 < fx.metadata["observed_value"].value < 0.2
+    assert fx.metadata["data_docs"].value.startswith("file://")
+
+
+def _log_text(sample) -> str:
+    return (sample["wh"].parent / "alerts.jsonl").read_text(encoding="utf-8")
+
+
+def _log(sample) -> list[dict]:
+    from bdw.alerts import read_log
+
+    return read_log(sample["wh"].parent / "alerts.jsonl")
