@@ -65,15 +65,41 @@ def payments(wh: Path) -> int:
         con.close()
 
 
+def duckdb_cli(tmp_path: Path) -> Path:
+    """The DuckDB command-line client of the 1.x line (analysts' older CLI), in a throwaway venv."""
+    import shutil
+
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    venv = tmp_path / "cli"
+    subprocess.run([uv, "venv", "-q", str(venv)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "duckdb-cli==1.5.*"], check=True)
+    return venv / "bin" / "duckdb"
+
+
 def test_readers_keep_working_while_a_run_publishes(tmp_path):
+    import threading
+
     inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
     tiny_inbox(inbox)
     assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
     before = payments(wh)
+    cli = duckdb_cli(tmp_path)
+    cli_results: list[tuple[int, str]] = []
+    cli_stop = threading.Event()
+
+    def cli_loop() -> None:  # the CLI opens the file, queries, exits: over and over during the run
+        while not cli_stop.is_set():
+            done = subprocess.run([str(cli), "-readonly", "-csv", "-noheader", str(wh), "-c",
+                                   "SELECT count(*) FROM staging.stg_finance__payments"],
+                                  capture_output=True, text=True, timeout=60)
+            cli_results.append((done.returncode, (done.stdout + done.stderr).strip()))
+            time.sleep(0.05)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
     stop = tmp_path / "stop"
     readers = {mode: subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop), str(tmp_path / mode), mode])
                for mode in ("hold", "reconnect")}
+    cli_thread = threading.Thread(target=cli_loop)
+    cli_thread.start()
     time.sleep(1.0)  # both readers have the file open before the run starts
     done = bdw_run(inbox, wh)
     seen_file = tmp_path / "reconnect.seen"
@@ -82,6 +108,8 @@ def test_readers_keep_working_while_a_run_publishes(tmp_path):
         time.sleep(0.2)  # the reconnecting reader gets to see the new file
     time.sleep(0.5)  # and both go on querying a little longer
     stop.touch()
+    cli_stop.set()
+    cli_thread.join(timeout=120)
     results = {}
     for mode, proc in readers.items():
         assert proc.wait(timeout=60) == 0
@@ -92,6 +120,10 @@ def test_readers_keep_working_while_a_run_publishes(tmp_path):
     assert results["hold"]["seen"] == [before]  # an open connection keeps its snapshot
     assert results["reconnect"]["seen"] == [before, before + 1]  # a new connection sees the new file
     assert payments(wh) == before + 1
+    assert len(cli_results) > 5 and all(code == 0 for code, _ in cli_results), cli_results[:5]
+    outputs = [out for _, out in cli_results]
+    assert outputs[0] == str(before) and outputs[-1] == str(before + 1)
+    assert set(outputs) == {str(before), str(before + 1)}
 
 
 def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_completes(tmp_path):

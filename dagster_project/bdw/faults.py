@@ -13,6 +13,7 @@ POINTS = (
     "ingest:file_loaded",  # after the first file's transaction committed
     "ingest:mid_file",  # inside a file's transaction, before commit
     "dbt:running",  # while dbt build runs (its first event)
+    "checks:running",  # as the Great Expectations validation step starts
     "publish:copied",  # the new copy is written, not yet swapped in
     "publish:linked",  # the current file is linked as previous, the new one not yet in place
 )

@@ -87,8 +87,10 @@ def check_result(r: RuleResult) -> AssetCheckResult:
     pool=WRITER_POOL,
 )
 def great_expectations_checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase):
+    from bdw.faults import fault_point
     from bdw.quality.run import run_quality
 
+    fault_point("checks:running")
     report = run_quality(bdw.settings(), as_of=bdw.as_of_date(), run_id=context.run.run_id,
                          connect=duckdb.get_connection)
     if report.alert_error:
