@@ -118,7 +118,11 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert "NOT published" in second["out"]
     assert second["sha"] == first["sha"]  # the analysts' file is byte-identical
     alerts = events(scenario, 1)
-    assert list(alerts) == [FX_KEY]  # the only new breach: the CRM warnings of run 1 are not repeated
+    # the only new breach, and the run's own failure (it did not publish): the CRM warnings of
+    # run 1 are not repeated
+    run_failure = f"run_failure:{_run_id(scenario, 1)}"
+    assert sorted(alerts) == sorted([FX_KEY, run_failure])
+    assert alerts[run_failure]["severity"] == "error" and "unchanged" in alerts[run_failure]["text"]
     fx = alerts[FX_KEY]
     assert fx["severity"] == "error" and fx["threshold"] == 0.2 and fx["observed"] == pytest.approx(722 / 7.2 - 1)
     assert "fx_rates/2025-05-31_fx_rates.csv" in fx["owner"] and fx["deliveries"] == {"webhook": "sent",
@@ -127,7 +131,8 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert any(fx["text"] in t for t in hook_texts)
     assert any("re-sent" in t and "completeness" in t.lower() for t in hook_texts)  # run 1's failed delivery
     mails = scenario["smtp"].bodies()[first["mails"]:second["mails"]]
-    assert len(mails) == 1 and fx["text"] in mails[0]
+    assert len(mails) == 2  # the run's digest, then the run-failure notice
+    assert fx["text"] in mails[0] and alerts[run_failure]["text"] in mails[1]
 
 
 def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
