@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import pytest
 
 from bdw.cli import main
 from bdw.faults import FAULT_POINT_ENV, POINTS
@@ -143,9 +142,3 @@ def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_comple
     assert payments(wh) == before + 2
     assert not list(tmp_path.glob(".wh.duckdb.*.tmp")), "a killed publish's temporary file was left behind"
 
-
-@pytest.mark.parametrize("point", POINTS)
-def test_every_fault_point_is_reached(point):
-    """Each named point exists in the code path of a run (a renamed point would make the test above vacuous)."""
-    root = Path(__file__).resolve().parents[1] / "dagster_project" / "bdw"
-    assert any(f'fault_point("{point}")' in p.read_text() for p in root.rglob("*.py"))

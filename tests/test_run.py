@@ -64,7 +64,7 @@ def query(warehouse: Path, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, capsys_module=None):
+def published(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
     tiny_inbox(root / "inbox")
     code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb")])

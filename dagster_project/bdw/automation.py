@@ -1,5 +1,6 @@
 """When the nightly job runs: a schedule, and a sensor that starts a run when new files land."""
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -81,6 +82,4 @@ def inbox_sensor(job):
 
 
 def file_hash_of(parts: list[str]) -> str:
-    import hashlib
-
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]

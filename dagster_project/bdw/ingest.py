@@ -176,8 +176,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Sour
     if status in ("loaded", "partial", "duplicate"):
         return FileResult(source.name, rel, "unchanged", message="already loaded with the same content")
     if twin:
-        # the twin may be staged in this very run: it is recorded as loaded only when it commits, so
-        # look among this run's pending files too (see _finish_file)
+        # a twin loaded by an earlier run; a twin loaded earlier in this run is caught in _finish_file
         _record_manifest(con, source.name, rel, digest, path, None, profile_name, "duplicate", 0, 0, 0,
                          f"same content as {twin}; skipped", run_id)
         return FileResult(source.name, rel, "duplicate", message=f"same content as {twin}; skipped")
