@@ -34,6 +34,19 @@ def settings_for(root: Path, inbox: Path | None = None) -> Settings:
     return load_settings(inbox or root / "inbox", root / "warehouse.duckdb", root / "work")
 
 
+@pytest.fixture(scope="session")
+def sample_warehouse(tmp_path_factory) -> Path:
+    """The default sample company through one real ``bdw run``, built once per session and shared by
+    every test that only reads it (KPI figures, notebooks, the report page). Read it read-only."""
+    from bdw.cli import main
+
+    root = tmp_path_factory.mktemp("sample")
+    assert main(["sample", "--out", str(root / "inbox")]) == 0
+    assert main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
+                 "--workdir", str(root / "work")]) == 0
+    return root / "wh.duckdb"
+
+
 @pytest.fixture
 def tmp_settings(tmp_path: Path) -> Settings:
     s = settings_for(tmp_path)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from bdw.cli import main
-
 # (kpi_id, segment, period, expected, kind): kind says which tolerance applies
 REPORT = [
     ("signed_revenue", "all", "2025", 137_000_000, "money"),
@@ -42,14 +40,10 @@ TOLERANCE = {"money": lambda e: abs(e) * 0.005, "count": lambda e: abs(e) * 0.00
 
 
 @pytest.fixture(scope="module")
-def kpis(tmp_path_factory) -> dict[tuple[str, str, str], float]:
+def kpis(sample_warehouse) -> dict[tuple[str, str, str], float]:
     import duckdb
 
-    root = tmp_path_factory.mktemp("sample")
-    assert main(["sample", "--out", str(root / "inbox")]) == 0
-    assert main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
-                 "--workdir", str(root / "work")]) == 0
-    con = duckdb.connect(str(root / "wh.duckdb"), read_only=True)
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
     try:
         rows = con.execute("SELECT kpi_id, segment, period, value FROM marts.kpi_values "
                            "WHERE period_type = 'year'").fetchall()
@@ -66,12 +60,11 @@ def test_sample_reproduces_the_year_end_report(kpis, kpi_id, segment, period, ex
     assert abs(value - expected) <= TOLERANCE[kind](expected), f"{kpi_id} {segment} {period}: {value} vs {expected}"
 
 
-def test_2026_scorecard_shows_every_status(kpis, tmp_path_factory):
+def test_2026_scorecard_shows_every_status(sample_warehouse):
     """The 2026 plan is followed only partly: the scorecard shows every status (METRICS.md 3)."""
     import duckdb
 
-    wh = next(tmp_path_factory.getbasetemp().glob("sample*/wh.duckdb"))
-    con = duckdb.connect(str(wh), read_only=True)
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
     try:
         statuses = {s for (s,) in con.execute(
             "SELECT DISTINCT status FROM marts.kpi_values WHERE period LIKE '2026%' AND status IS NOT NULL").fetchall()}
@@ -80,7 +73,7 @@ def test_2026_scorecard_shows_every_status(kpis, tmp_path_factory):
     assert statuses == {"met", "missed", "on_track", "at_risk", "off_track"}
 
 
-def test_readme_example_queries_run_and_return_rows(kpis, tmp_path_factory):
+def test_readme_example_queries_run_and_return_rows(sample_warehouse):
     import re
     from pathlib import Path
 
@@ -90,8 +83,7 @@ def test_readme_example_queries_run_and_return_rows(kpis, tmp_path_factory):
     blocks = [re.sub(r"--[^\n]*", "", b) for b in re.findall(r"```sql\n(.*?)```", readme, re.S)]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 3
-    wh = next(tmp_path_factory.getbasetemp().glob("sample*/wh.duckdb"))
-    con = duckdb.connect(str(wh), read_only=True)
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
     try:
         for sql in statements:
             assert con.execute(sql).fetchall(), sql
