@@ -51,6 +51,23 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bdw.report import build_report
+
+    warehouse = load_settings(warehouse=args.warehouse).warehouse
+    if not warehouse.is_file():
+        print(f"error: warehouse {warehouse} does not exist (run `bdw run` first, or pass --warehouse FILE)",
+              file=sys.stderr)
+        return 1
+    result = build_report(warehouse, Path(args.out).resolve() if args.out else None)
+    print(f"wrote {result.path}: {result.kpis} KPIs, {result.targets} targets, {result.charts} charts, "
+          f"{result.warnings} open warnings (as of {result.as_of})")
+    if result.cjk_font is None:
+        print("warning: no CJK font installed; the charts' Chinese labels are left to the browser "
+              "(apt-get install fonts-noto-cjk)", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     data = Path(args.data)
     inbox = data / "inbox"
@@ -82,6 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("rollback", help="put the previously published warehouse back in place")
     b.add_argument("--warehouse", required=True)
     b.set_defaults(func=cmd_rollback)
+
+    p_report = sub.add_parser("report", help="write the KPI report page (HTML) from the published warehouse")
+    p_report.add_argument("--warehouse", default=None, help="the published warehouse (default: BDW_WAREHOUSE or "
+                          "data/warehouse.duckdb)")
+    p_report.add_argument("--out", default=None, help="the HTML file (default: <warehouse stem>_report.html beside it)")
+    p_report.set_defaults(func=cmd_report)
 
     d = sub.add_parser("demo", help="write the sample inbox into data/ and run the pipeline on it")
     d.add_argument("--data", default=str(REPO_ROOT / "data"))

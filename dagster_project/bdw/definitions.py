@@ -18,6 +18,7 @@ from bdw.assets.checks import great_expectations_checks  # noqa: E402
 from bdw.assets.dbt import bdw_dbt_models  # noqa: E402 - needs the manifest prepared above
 from bdw.assets.ingestion import raw_assets  # noqa: E402
 from bdw.assets.publishing import warehouse  # noqa: E402
+from bdw.assets.reporting import dbt_docs, report  # noqa: E402
 from bdw.automation import inbox_sensor, nightly_schedule  # noqa: E402
 from bdw.resources import default_resources  # noqa: E402
 
@@ -28,7 +29,7 @@ nightly_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*raw_assets, bdw_dbt_models, warehouse],
+    assets=[*raw_assets, bdw_dbt_models, warehouse, report, dbt_docs],
     asset_checks=[great_expectations_checks],
     jobs=[nightly_job],
     schedules=[nightly_schedule(nightly_job)],

@@ -2,14 +2,21 @@
 
 Readers that have the old file open keep their snapshot; new connections see the new file; the
 path never points at a half-written or missing file. The previous version is kept beside it as
-``<name>.previous.duckdb`` for one-step rollback. The copy is written in a storage format that
-DuckDB 1.x clients (older CLIs, DBeaver) can read, and views become tables so the file stands
-alone.
+``<name>.previous.duckdb`` for one-step rollback. The published file is in a storage format that
+DuckDB 1.x clients (older CLIs, DBeaver) can read, and stands alone (no view names the working
+database's catalog).
+
+The working database is created in that storage format and dbt builds only tables, so publishing
+is normally a byte copy of the checkpointed file (seconds, whatever the size). A working file that
+does not qualify (an older one in DuckDB 2's format, or one holding views that name its catalog)
+is copied table by table instead, which re-encodes every row.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +47,33 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int | None:
+    """The fast path: checkpoint the working file and copy its bytes. Returns the number of tables
+    and views, or None when the file does not qualify (see the module's docstring)."""
+    con = duckdb.connect(str(work_db))
+    try:
+        catalog, version = con.execute(
+            "SELECT database_name, tags['storage_version'] FROM duckdb_databases() "
+            "WHERE database_name = current_database()").fetchone()
+        objects = con.execute(
+            "SELECT schema_name, NULL FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT schema_name, sql FROM duckdb_views() WHERE database_name = current_database() "
+            "AND NOT internal").fetchall()
+        names_catalog = re.compile(rf'(?<![\w"]){re.escape(catalog)}\.|"{re.escape(catalog)}"\.')
+        views_name_catalog = any(sql and names_catalog.search(sql) for _, sql in objects)
+        private = {schema for schema, _ in objects} - set(schemas)
+        if not str(version).startswith(STORAGE_VERSION) or views_name_catalog or private:
+            return None
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    if Path(f"{work_db}.wal").exists():  # not fully checkpointed: copy table by table
+        return None
+    shutil.copyfile(work_db, target)
+    _fsync(target)
+    return len(objects)
 
 
 def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
@@ -80,7 +114,9 @@ def publish(work_db: Path, warehouse: Path) -> PublishResult:
     remove_stale_temporaries(warehouse)
     tmp = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.tmp")
     try:
-        tables = build_copy(work_db, tmp)
+        tables = copy_file(work_db, tmp)
+        if tables is None:
+            tables = build_copy(work_db, tmp)
         fault_point("publish:copied")
         prev: Path | None = None
         if warehouse.exists():

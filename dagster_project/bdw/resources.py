@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings
+from bdw.publish import STORAGE_VERSION
 from bdw.run_context import resolve_as_of
 
 
@@ -42,7 +43,9 @@ def connect_writer(path: str, config: dict | None = None, wait_seconds: float = 
     delay = 0.5
     while True:
         try:
-            return duckdb.connect(path, read_only=False, config={"custom_user_agent": "bdw", **(config or {})})
+            return duckdb.connect(path, read_only=False, config={
+                # a new working file is created in the published format, so publishing can copy it
+                "storage_compatibility_version": STORAGE_VERSION, "custom_user_agent": "bdw", **(config or {})})
         except duckdb.IOException as e:
             if "lock" not in str(e).lower() or time.monotonic() > deadline:
                 raise

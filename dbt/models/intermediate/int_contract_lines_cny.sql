@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- Contract revenue by line, in CNY (and USD), with everything the revenue KPIs break it down by:
 -- the contract's type, channel and partner (tier), the account's region, region_group and
 -- industry, the line's product_family. `is_revenue_included` says whether the line counts in

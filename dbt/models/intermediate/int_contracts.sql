@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- One row per live contract with its revenue, eligible cost, payments and first touch: the
 -- contract-level facts behind signed revenue, gross margin, renewals and the sales cycle.
 -- `is_kpi_included`: the contract counts (not cancelled, not deleted) and has no

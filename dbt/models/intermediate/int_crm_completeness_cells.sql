@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- CRM completeness cells (METRICS.md crm_completeness): one row per key-field cell of the current
 -- (not deleted) accounts and opportunities, for the key fields listed in the seed
 -- `crm_key_fields`. A cell is filled unless it is NULL; staging has already turned blanks and

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- Current opportunities (not deleted) with their first touch, the account's region_group and
 -- the win cycle. `is_kpi_included` is false for a partner deal without partner_id (a reference
 -- problem: left out of every KPI and counted in dq.reference_issues).

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- Which months of each period have begun by --as-of, with the day each is measured on: the month's
 -- last day, or --as-of for the month still running. Averages over a period (headcount, active
 -- partners) and pooled monthly KPIs (forecast accuracy) take these months.

@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- The calendar of reporting periods (METRICS.md section 1): every year, quarter and month from
 -- 2024 (or the first year of the contract or opportunity data, when earlier) to the year of
 -- --as-of, with the dates every KPI needs to place itself in time.

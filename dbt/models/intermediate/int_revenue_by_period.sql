@@ -1,4 +1,3 @@
-{{ config(materialized='table') }}  -- read by many KPI models: computed once
 -- Signed revenue of every period that has begun, and the parts of it other KPIs need
 -- (recurring, saas, overseas in CNY and USD, partner, direct, gold partners). One row per period
 -- with at least one included contract line; a period without one has no row (absent, not 0).

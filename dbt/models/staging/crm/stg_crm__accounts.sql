@@ -1,6 +1,6 @@
 -- CRM customers: one row per live account_id (CONTRACT.md section 1 merge rules).
 with merged as (
-    {{ latest_per_key(source('raw', 'accounts'), ['account_id']) }}
+    select * from {{ ref('base_crm__accounts') }} where not coalesce(is_deleted, false)
 )
 
 select

@@ -1,6 +1,6 @@
 -- CRM touches (visits, calls, emails, meetings, demos, events): one row per live activity_id.
 with merged as (
-    {{ latest_per_key(source('raw', 'activities'), ['activity_id']) }}
+    select * from {{ ref('base_crm__activities') }} where not coalesce(is_deleted, false)
 )
 
 select

@@ -1,7 +1,7 @@
 -- Customers' published quarterly results: one row per live (account_id, fiscal_quarter),
 -- net_profit in CNY at the last month of the fiscal quarter.
 with merged as (
-    {{ latest_per_key(source('raw', 'customer_financials'), ['account_id', 'fiscal_quarter']) }}
+    select * from {{ ref('base_crm__customer_financials') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

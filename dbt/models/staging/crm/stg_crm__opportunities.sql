@@ -1,7 +1,7 @@
 -- CRM opportunities: one row per live opportunity_id, amount converted to CNY at the month of
 -- closed_at when the deal is closed, else of created_at.
 with merged as (
-    {{ latest_per_key(source('raw', 'opportunities'), ['opportunity_id']) }}
+    select * from {{ ref('base_crm__opportunities') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

@@ -1,7 +1,7 @@
 -- Weekly pipeline export: one row per live (snapshot_date, opportunity_id), amount in CNY at the
 -- month of snapshot_date. A snapshot without currency takes the opportunity's current currency.
 with merged as (
-    {{ latest_per_key(source('raw', 'opportunity_snapshots'), ['snapshot_date', 'opportunity_id']) }}
+    select * from {{ ref('base_crm__opportunity_snapshots') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

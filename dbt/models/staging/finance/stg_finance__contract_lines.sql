@@ -3,7 +3,7 @@
 -- stg_finance__contracts has no currency, so no amount_cny either (unknown_contract and
 -- missing_fx_rate are both true); the relationships test on contract_id fails the build then.
 with merged as (
-    {{ latest_per_key(source('raw', 'contract_lines'), ['contract_id', 'line_no']) }}
+    select * from {{ ref('base_finance__contract_lines') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

@@ -1,7 +1,7 @@
 -- Contracts: one row per live contract_id (a deleted contract is gone; a cancelled one stays,
 -- with is_counting = false).
 with merged as (
-    {{ latest_per_key(source('raw', 'contracts'), ['contract_id']) }}
+    select * from {{ ref('base_finance__contracts') }} where not coalesce(is_deleted, false)
 )
 
 select

@@ -2,7 +2,7 @@
 -- cost_date. A cost booked to a contract that is not (or no longer) in stg_finance__contracts is
 -- kept and flagged unknown_contract.
 with merged as (
-    {{ latest_per_key(source('raw', 'costs'), ['cost_id']) }}
+    select * from {{ ref('base_finance__costs') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

@@ -2,7 +2,7 @@
 -- month of received_date. A payment to a contract that is not (or no longer) in
 -- stg_finance__contracts is kept and flagged unknown_contract.
 with merged as (
-    {{ latest_per_key(source('raw', 'payments'), ['payment_id']) }}
+    select * from {{ ref('base_finance__payments') }} where not coalesce(is_deleted, false)
 ),
 
 cleaned as (

@@ -1,0 +1,63 @@
+"""After publishing: the KPI report page and the dbt docs page, beside the published warehouse.
+
+Both run after ``warehouse``, so a run that does not publish leaves the previous pages in place,
+and a failure here never touches the published file.
+"""
+
+
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+
+from bdw.assets.ingestion import WRITER_POOL
+from bdw.assets.publishing import warehouse
+from bdw.dbt_docs import publish_docs
+from bdw.report import build_report
+from bdw.resources import BdwSettings
+
+
+@asset(
+    key=["report"],
+    group_name="publish",
+    deps=[warehouse],
+    kinds={"html"},
+    owners=["team:sales-ops"],
+    description="The KPI report page for the BD manager: scorecard with statuses, quarterly trends against "
+    "targets, open early warnings and data quality, in Chinese and English; one HTML file beside the "
+    "warehouse (`<warehouse stem>_report.html`) that opens without a server or internet.",
+)
+def report(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
+    result = build_report(bdw.settings().warehouse)
+    if result.cjk_font is None:
+        context.log.warning("no CJK font installed: the charts' Chinese labels are left to the browser "
+                            "(apt-get install fonts-noto-cjk)")
+    context.log.info(f"wrote {result.path}")
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(result.path)),
+        "as_of": result.as_of.isoformat(),
+        "kpis_shown": result.kpis,
+        "targets_shown": result.targets,
+        "charts": result.charts,
+        "open_warnings": result.warnings,
+        "cjk_font": result.cjk_font or "none (Chinese chart labels drawn by the browser)",
+    })
+
+
+@asset(
+    key=["dbt_docs"],
+    group_name="publish",
+    deps=[warehouse],
+    kinds={"dbt", "html"},
+    pool=WRITER_POOL,  # reads the working database: no writer may hold it meanwhile
+    owners=["team:sales-ops"],
+    description="The dbt docs (models, columns, KPI definitions, lineage) as one static page beside the "
+    "warehouse (`<warehouse stem>_docs.html`), regenerated only when the dbt project or the tables change.",
+)
+def dbt_docs(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
+    result = publish_docs(bdw.settings())
+    context.log.info(f"{'generated' if result.generated else 'unchanged, copied'} {result.path} "
+                     f"in {result.seconds:.1f} s")
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(str(result.path)),
+        "regenerated": result.generated,
+        "seconds": result.seconds,
+        "fingerprint": result.fingerprint[:16],
+    })

@@ -1,0 +1,113 @@
+"""What the report page shows, read from the published warehouse in one short read-only session.
+
+A table the warehouse lacks (an inbox without finance exports has no margins, a run without checks
+has no ``dq.validation_results``) leaves its part of the page empty rather than failing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+# the trend charts: KPI, the segments drawn (the first is the main line), Chinese and English titles
+TREND_KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("signed_revenue", ("all",)),
+    ("gross_margin", ("all",)),
+    ("renewable_share", ("all",)),
+    ("overseas_gross_margin", ("all",)),
+    ("channel_productivity", ("all",)),
+    ("renewal_rate", ("all", "strategic=true")),
+    ("sales_cycle_days", ("all",)),
+    ("forecast_accuracy", ("all",)),
+    ("crm_completeness", ("all",)),
+)
+TREND_PERIOD_TYPE = "quarter"
+
+
+@dataclass
+class ReportData:
+    warehouse: Path
+    as_of: dt.date
+    built_at: dt.datetime
+    kpis: pd.DataFrame  # marts.dim_kpis: kpi_id, sort_order, family, unit, label_zh, label_en, prorate_in_progress
+    scorecard: pd.DataFrame  # marts.kpi_scorecard (segment all)
+    targets: pd.DataFrame  # marts.kpi_values rows with a target, every segment
+    trends: pd.DataFrame  # marts.kpi_values rows of TREND_KPIS (quarters and years)
+    warnings: pd.DataFrame  # marts.early_warnings
+    checks: pd.DataFrame  # dq.validation_results of the latest validation run
+    files: pd.DataFrame  # raw._load_manifest
+    reference_issues: pd.DataFrame  # dq.reference_issues counted by rule
+    missing: list[str] = field(default_factory=list)  # tables the warehouse does not have
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                       "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal")
+    return {r[0] for r in rows.fetchall()}
+
+
+def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportData:
+    """Everything the page needs; the connection is closed before returning."""
+    built_at = dt.datetime.fromtimestamp(warehouse.stat().st_mtime)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        present = _tables(con)
+        missing: list[str] = []
+
+        def frame(table: str, sql: str, params: list | None = None) -> pd.DataFrame:
+            if table not in present:
+                missing.append(table)
+                return pd.DataFrame()
+            return con.execute(sql, params or []).df()
+
+        if as_of is None:
+            as_of = _as_of(con, present) or built_at.date()
+        year = str(as_of.year)
+        kpis = frame("marts.dim_kpis", "SELECT kpi_id, sort_order, family, unit, label_zh, label_en, "
+                     "prorate_in_progress FROM marts.dim_kpis ORDER BY sort_order")
+        scorecard = frame("marts.kpi_scorecard", "SELECT * FROM marts.kpi_scorecard ORDER BY sort_order, "
+                          "period_type DESC, period")
+        targets = frame("marts.kpi_values", """
+            SELECT kv.*, p.period_year FROM marts.kpi_values AS kv
+            JOIN marts.dim_periods AS p USING (period_type, period)
+            WHERE kv.target IS NOT NULL AND p.period_year = ?
+            ORDER BY kv.kpi_id, kv.segment <> 'all', kv.segment, kv.period_type DESC, kv.period""", [int(year)]) \
+            if "marts.dim_periods" in present else pd.DataFrame()
+        trend_keys = [(k, s) for k, segments in TREND_KPIS for s in segments]
+        trends = frame("marts.kpi_values", """
+            SELECT kv.* FROM marts.kpi_values AS kv
+            WHERE kv.period_type IN (?, 'year') AND (kv.kpi_id, kv.segment) IN (SELECT unnest(?), unnest(?))
+            ORDER BY kv.kpi_id, kv.segment, kv.period_type, kv.period""",
+                       [TREND_PERIOD_TYPE, [k for k, _ in trend_keys], [s for _, s in trend_keys]])
+        warnings = frame("marts.early_warnings", """
+            SELECT * FROM marts.early_warnings
+            ORDER BY list_position(['red', 'orange', 'yellow', 'blue', 'purple', 'grey'], colour), warning_id""")
+        checks = frame("dq.validation_results", """
+            SELECT * FROM dq.validation_results
+            WHERE run_id = (SELECT arg_max(run_id, validated_at) FROM dq.validation_results)
+            ORDER BY success, severity, suite, asset, check_name""")
+        files = frame("raw._load_manifest", "SELECT source, file, status, rows_read, rows_loaded, rows_rejected, "
+                      "message, loaded_at FROM raw._load_manifest ORDER BY source, file")
+        reference_issues = frame("dq.reference_issues", "SELECT rule, count(*) AS n FROM dq.reference_issues "
+                                 "GROUP BY rule ORDER BY rule")
+    finally:
+        con.close()
+    return ReportData(warehouse, as_of, built_at, kpis, scorecard, targets, trends, warnings, checks, files,
+                      reference_issues, sorted(set(missing)))
+
+
+def _as_of(con: duckdb.DuckDBPyConnection, present: set[str]) -> dt.date | None:
+    """The run's --as-of date, as the models used it."""
+    if "marts.dim_periods" in present:
+        row = con.execute("SELECT max(as_of_date) FROM marts.dim_periods").fetchone()
+        if row and row[0]:
+            return row[0]
+    if "dq.validation_results" in present:
+        row = con.execute("SELECT arg_max(as_of, validated_at) FROM dq.validation_results").fetchone()
+        if row and row[0]:
+            return row[0]
+    return None

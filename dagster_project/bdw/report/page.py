@@ -1,0 +1,248 @@
+"""The report page: the data of ``bdw.report.data`` laid out with the template ``report.html.j2``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from bdw.charts import use_cjk_font
+from bdw.report.charts import Chart, completeness_chart, trend_chart
+from bdw.report.data import TREND_KPIS, ReportData
+from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
+
+log = logging.getLogger(__name__)
+
+FAMILIES = {
+    "revenue": ("收入", "Revenue"), "margin": ("毛利", "Margin"), "customers": ("客户", "Customers"),
+    "renewal": ("续约", "Renewal"), "productivity": ("产能", "Productivity"), "cycle": ("销售周期", "Sales cycle"),
+    "forecast": ("预测", "Forecast"), "pipeline": ("商机", "Pipeline"), "crm": ("CRM", "CRM"),
+    "people": ("人员", "People"), "partners": ("伙伴", "Partners"),
+}
+WARNING_KINDS = {
+    "budget_freeze": ("预算冻结", "Budget freeze"), "attrition": ("人员流失", "Attrition"),
+    "concentration": ("客户集中", "Customer concentration"), "forecast": ("预测偏差", "Forecast deviation"),
+    "channel": ("渠道伙伴", "Channel partner"), "data": ("数据质量", "Data quality"),
+}
+WARNING_COLOURS = {"red": "#c62828", "orange": "#e8590c", "yellow": "#d4a106", "blue": "#1d4ed8",
+                   "purple": "#7c3aed", "grey": "#6b7280"}
+SEGMENTS = {"all": ("", ""), "strategic=true": ("战略客户", "strategic customers"),
+            "channel=partner": ("渠道", "partner channel")}
+FILE_STATUSES = {"loaded": ("已加载", "loaded"), "partial": ("部分加载", "loaded, bad rows quarantined"),
+                 "quarantined": ("已隔离", "quarantined"), "duplicate": ("重复", "duplicate, skipped")}
+
+
+@dataclass
+class Status:
+    zh: str
+    en: str
+    colour: str
+    key: str
+
+
+@dataclass
+class TargetRow:
+    kpi_id: str
+    period: str
+    segment: str
+    label_zh: str
+    label_en: str
+    value: str
+    target: str
+    status: Status
+    progress: float | None  # value / target, for the bar
+    run_rate: str
+
+
+@dataclass
+class KpiRow:
+    kpi_id: str
+    label_zh: str
+    label_en: str
+    year_value: str
+    year_status: Status
+    year_target: str
+    quarter_value: str
+    prior_value: str
+    run_rate: str
+
+
+@dataclass
+class Page:
+    title: str
+    as_of: dt.date
+    built_at: dt.datetime
+    warehouse: str
+    year: int
+    quarter: str
+    counts: dict[str, int]
+    targets: list[TargetRow]
+    families: list[tuple[str, str, list[KpiRow]]]
+    charts: list[Chart]
+    warnings: list[dict]
+    checks: dict
+    files: dict
+    reference_issues: list[tuple[str, int]]
+    cjk_font: str | None
+    missing: list[str] = field(default_factory=list)
+
+
+def _status(value: object) -> Status:
+    zh, en, colour = status_info(None if is_missing(value) else str(value))
+    return Status(zh, en, colour, "none" if is_missing(value) else str(value))
+
+
+def _quarter(day: dt.date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def build_page(data: ReportData) -> Page:
+    font = use_cjk_font()
+    if font is None:
+        log.warning("no CJK font installed: the charts' Chinese labels are left to the browser "
+                    "(install one to draw them into the charts, e.g. apt-get install fonts-noto-cjk)")
+    year, quarter = data.as_of.year, _quarter(data.as_of)
+    kpis = data.kpis.set_index("kpi_id") if not data.kpis.empty else pd.DataFrame()
+    targets = _target_rows(data, kpis)
+    counts = {c: sum(1 for t in targets if t.status.colour == c) for c in ("green", "amber", "red")}
+    counts["warnings"] = len(data.warnings)  # every open warning, also those listed together
+    charts: list[Chart] = []
+    for kpi_id, segments in TREND_KPIS:
+        if kpi_id not in kpis.index or data.trends.empty:
+            continue
+        values = data.trends[data.trends["kpi_id"] == kpi_id]
+        chart = trend_chart(kpis.loc[kpi_id].rename(None).to_dict() | {"kpi_id": kpi_id}, values, segments,
+                            text_as_paths=font is not None)
+        if chart:
+            charts.append(chart)
+    crm_chart = completeness_chart(data.checks, text_as_paths=font is not None)
+    return Page(
+        title="BD 经营指标报告 · BD KPI report", as_of=data.as_of, built_at=data.built_at,
+        warehouse=data.warehouse.name, year=year, quarter=quarter, counts=counts, targets=targets,
+        families=_families(data, year, quarter), charts=charts, warnings=_warnings(data.warnings),
+        checks=_checks(data.checks, crm_chart), files=_files(data.files),
+        reference_issues=[(r.rule, int(r.n)) for r in data.reference_issues.itertuples()],
+        cjk_font=font, missing=data.missing,
+    )
+
+
+def _target_rows(data: ReportData, kpis: pd.DataFrame) -> list[TargetRow]:
+    if data.targets.empty or kpis.empty:
+        return []
+    rows = []
+    t = data.targets.merge(kpis[["sort_order", "label_zh", "label_en", "prorate_in_progress"]],
+                           left_on="kpi_id", right_index=True)
+    t = t.assign(seg_order=t["segment"] != "all").sort_values(
+        ["sort_order", "seg_order", "segment", "period_type", "period"], ascending=[True, True, True, False, True])
+    for r in t.itertuples():
+        seg_zh, seg_en = SEGMENTS.get(r.segment, (r.segment, r.segment))
+        progress = r.value / r.target if r.target and not is_missing(r.value) else None
+        run_rate = ""
+        if r.prorate_in_progress and not r.is_complete and r.period_type == "year" and not is_missing(r.value):
+            share = _elapsed_share(data, r.period_type, r.period)
+            if share:
+                run_rate = format_value(r.value / share, r.unit)
+        rows.append(TargetRow(r.kpi_id, r.period, r.segment,
+                              r.label_zh + (f" · {seg_zh}" if seg_zh else ""),
+                              r.label_en + (f" · {seg_en}" if seg_en else ""),
+                              format_value(r.value, r.unit), format_value(r.target, r.unit), _status(r.status),
+                              progress, run_rate))
+    return rows
+
+
+def _elapsed_share(data: ReportData, period_type: str, period: str) -> float | None:
+    sc = data.scorecard
+    row = sc[(sc["period_type"] == period_type) & (sc["period"] == period)]
+    return float(row["elapsed_share"].iloc[0]) if not row.empty and row["elapsed_share"].iloc[0] > 0 else None
+
+
+def _families(data: ReportData, year: int, quarter: str) -> list[tuple[str, str, list[KpiRow]]]:
+    sc = data.scorecard
+    if sc.empty:
+        return []
+    out: dict[str, list[KpiRow]] = {}
+    for kpi_id, rows in sc.groupby("kpi_id", sort=False):
+        first = rows.iloc[0]
+        yr = rows[(rows["period_type"] == "year") & (rows["period"] == str(year))]
+        qr = rows[(rows["period_type"] == "quarter") & (rows["period"] == quarter)]
+        py = rows[(rows["period_type"] == "year") & (rows["period"] == str(year - 1))]
+        y = yr.iloc[0] if not yr.empty else None
+        out.setdefault(first["family"], []).append(KpiRow(
+            kpi_id, first["label_zh"], first["label_en"],
+            format_value(y["value"] if y is not None else None, first["unit"]),
+            _status(y["status"] if y is not None else None),
+            format_value(y["target"] if y is not None else None, first["unit"]),
+            format_value(qr["value"].iloc[0] if not qr.empty else None, first["unit"]),
+            format_value(py["value"].iloc[0] if not py.empty else None, first["unit"]),
+            format_value(y["run_rate_value"], first["unit"]) if y is not None and not is_missing(y["run_rate_value"])
+            else "",
+        ))
+    return [(*FAMILIES.get(f, (f, f)), rows) for f, rows in out.items()]
+
+
+def _warnings(frame: pd.DataFrame) -> list[dict]:
+    """One row per warning; the CRM fields below their completeness target share one row (the data
+    quality section charts them)."""
+    rows = []
+    fields = frame[frame["subject_type"] == "crm_field"] if not frame.empty else frame
+    for r in frame.itertuples():
+        if r.subject_type == "crm_field":
+            continue
+        zh, en = WARNING_KINDS.get(r.kind, (r.kind, r.kind))
+        rows.append({"id": r.warning_id, "kind_zh": zh, "kind_en": en,
+                     "colour": WARNING_COLOURS.get(r.colour, "#6b7280"), "subject": r.subject,
+                     "period": "" if is_missing(r.period) else r.period, "message": r.message})
+    if not fields.empty:
+        threshold = format_value(fields["threshold"].max(), "ratio")
+        listed = ", ".join(f"{r.subject} {format_value(r.value, 'ratio')}"
+                           for r in fields.sort_values("value").itertuples())
+        rows.append({"id": "data:crm_fields", "kind_zh": "数据质量", "kind_en": "Data quality",
+                     "colour": WARNING_COLOURS["grey"], "subject": f"{len(fields)} 个CRM字段 CRM fields", "period": "",
+                     "message": f"低于 {threshold} 填写率 · Filled below {threshold}: {listed}. "
+                                "Ask the owners to complete them (see Data quality below)."})
+    return rows
+
+
+def _checks(frame: pd.DataFrame, chart: Chart | None) -> dict:
+    if frame.empty:
+        return {"total": 0, "chart": chart, "failing": []}
+    failing = frame[~frame["success"]]
+    when = frame["validated_at"].max()
+    return {
+        "total": len(frame), "passed": int(frame["success"].sum()),
+        "warnings": int((~frame["success"] & (frame["severity"] == "warn")).sum()),
+        "errors": int((~frame["success"] & (frame["severity"] == "error")).sum()),
+        "validated_at": when.to_pydatetime() if hasattr(when, "to_pydatetime") else when,
+        "chart": chart,
+        "failing": [{"severity": r.severity, "asset": r.asset, "check": r.check_name, "message": r.message}
+                    for r in failing.itertuples() if r.suite != "crm_completeness"],
+    }
+
+
+def _files(frame: pd.DataFrame) -> dict:
+    if frame.empty:
+        return {"total": 0, "by_status": [], "problems": []}
+    by_status = frame.groupby("status").agg(files=("file", "count"), rejected=("rows_rejected", "sum"))
+    problems = frame[frame["status"].isin(["quarantined", "partial", "duplicate"])]
+    return {
+        "total": len(frame),
+        "loaded_rows": int(frame["rows_loaded"].fillna(0).sum()),
+        "rejected_rows": int(frame["rows_rejected"].fillna(0).sum()),
+        "quarantined": int((frame["status"] == "quarantined").sum()),
+        "by_status": [(*FILE_STATUSES.get(s, (s, s)), int(r.files)) for s, r in by_status.iterrows()],
+        "problems": [{"file": r.file, "status_zh": FILE_STATUSES.get(r.status, (r.status,))[0],
+                      "status_en": FILE_STATUSES.get(r.status, ("", r.status))[1], "message": r.message or "",
+                      "bad": r.status == "quarantined"} for r in problems.itertuples()],
+    }
+
+
+def render(page: Page) -> str:
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html", "j2"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["pct_width"] = lambda p: 0 if p is None or math.isnan(p) else max(0.0, min(p, 1.0)) * 100
+    return env.get_template("report.html.j2").render(page=page, colours=COLOURS)
