@@ -3,8 +3,9 @@
     uv run python benchmarks/phases.py --scale 10 [--keep DIR]
 
 Prints one JSON line: scale, rows per source, wall seconds and peak RSS of the run, and the
-seconds per phase from Dagster's event log (ingest, dbt, checks, publish). The harness of the
-performance issue builds on this; results are recorded in benchmarks/RESULTS.md.
+seconds per phase from Dagster's event log (ingest, dbt, validation, publish, report). The harness
+(benchmarks/harness.py) measures more: memory per phase, the plain-DuckDB floor, incremental runs.
+Results are recorded in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from pathlib import Path
 import duckdb
 
 from bdw.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_executable
+from bdw.dbt_project import ensure_manifest
 
 SHARED_CACHE = DBT_PROJECT_DIR / "target" / "docs_cache"
 SHARED_CACHE_KEEP = 8  # pages kept in the shared cache, newest first
@@ -80,6 +81,8 @@ def _docs_dir(settings: Settings) -> Path:
 def generate(settings: Settings, target: Path) -> Path:
     """Run ``dbt docs generate --static`` into ``target``; returns the page."""
     target.mkdir(parents=True, exist_ok=True)
+    # --no-compile reads the manifest from the target folder: the parsed project's (ensure_manifest)
+    shutil.copyfile(ensure_manifest(), target / "manifest.json")
     cmd = [dbt_executable(), "--no-send-anonymous-usage-stats", "--no-use-colors", "docs", "generate", "--static",
            "--no-compile", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
            "--target-path", str(target), "--log-path", str(target / "logs")]

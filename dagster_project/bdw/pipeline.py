@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,8 @@ class RunOutcome:
     warehouse: Path
     failures: list[str] = field(default_factory=list)
     log: Path | None = None
-    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase: ingest, dbt, checks, publish
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase (phase_of)
+    record: Path | None = None  # the machine-readable run record (JSON) beside the log
     summary: str = ""
 
 
@@ -44,6 +47,7 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     log_dir = settings.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
+    started = time.time()
     # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
     with DagsterInstance.ephemeral() as instance, log_path.open("w", encoding="utf-8") as log, \
             contextlib.redirect_stdout(log):
@@ -56,10 +60,12 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
                                           as_of=as_of.isoformat())},
         )
         failures = [f"{ev.step_key}: {_first_line(ev)}" for ev in result.all_events if ev.is_step_failure]
-        phases = phase_seconds(instance, result.run_id)
+        steps = step_windows(instance, result.run_id)
+    phases = phase_seconds(steps)
     published = result.success and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
                          log=log_path, phases=phases)
+    outcome.record = write_run_record(settings, outcome, steps, started, time.time())
     if not result.success:
         # under the daemon the run-failure sensor sends this; a headless run sends it itself
         from bdw.alerts import notify_run_failure
@@ -76,15 +82,25 @@ def phase_of(step_key: str) -> str:
         return "dbt"
     if step_key == "warehouse":
         return "publish"
-    return "checks"
+    if step_key in ("report", "dbt_docs"):  # the pages written beside the published file
+        return "report"
+    return "validation"
 
 
-def phase_seconds(instance, run_id: str) -> dict[str, float]:
-    """Wall time per phase from the run's event log (step start to step end)."""
+@dataclass(frozen=True)
+class StepWindow:
+    step: str
+    phase: str
+    start: float  # wall clock, seconds since the epoch
+    end: float
+
+
+def step_windows(instance, run_id: str) -> list[StepWindow]:
+    """Each finished step's start and end from the run's event log, in order of start."""
     from dagster import DagsterEventType
 
     started: dict[str, float] = {}
-    totals: dict[str, float] = {}
+    windows: list[StepWindow] = []
     for entry in instance.all_logs(run_id):
         event = entry.dagster_event
         if event is None or event.step_key is None:
@@ -93,9 +109,54 @@ def phase_seconds(instance, run_id: str) -> dict[str, float]:
             started[event.step_key] = entry.timestamp
         elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE) \
                 and event.step_key in started:
-            phase = phase_of(event.step_key)
-            totals[phase] = totals.get(phase, 0.0) + entry.timestamp - started.pop(event.step_key)
+            windows.append(StepWindow(event.step_key, phase_of(event.step_key), started.pop(event.step_key),
+                                      entry.timestamp))
+    return sorted(windows, key=lambda w: w.start)
+
+
+def phase_seconds(steps: list[StepWindow]) -> dict[str, float]:
+    """Wall time per phase: the sum of its steps' durations (the in-process executor runs one step at a time)."""
+    totals: dict[str, float] = {}
+    for w in steps:
+        totals[w.phase] = totals.get(w.phase, 0.0) + w.end - w.start
     return {k: round(v, 1) for k, v in totals.items()}
+
+
+def write_run_record(settings: Settings, outcome: RunOutcome, steps: list[StepWindow], started: float,
+                     finished: float) -> Path | None:
+    """``run_<...>.json`` beside the run log: the run's step windows, phase seconds and rows per
+    source, for the benchmark harness (benchmarks/harness.py) and anyone timing runs."""
+    if outcome.log is None:
+        return None
+    rows: dict[str, dict[str, int]] = {}
+    con: duckdb.DuckDBPyConnection | None = None
+    if settings.work_db.exists():
+        try:  # a failed step's dbt process may still hold the file for a moment: the record goes without rows
+            con = duckdb.connect(str(settings.work_db), read_only=True)
+        except duckdb.Error:
+            con = None
+    if con is not None:
+        try:
+            has_manifest = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                                       "AND table_name = '_load_manifest'").fetchone()[0]
+            if has_manifest:
+                for source, files, read, loaded in con.execute(
+                        "SELECT source, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0) "
+                        "FROM raw._load_manifest WHERE run_id = ? GROUP BY source ORDER BY source",
+                        [outcome.run_id]).fetchall():
+                    rows[source] = {"files": files, "rows_read": int(read), "rows_loaded": int(loaded)}
+        finally:
+            con.close()
+    record = {
+        "run_id": outcome.run_id, "as_of": outcome.as_of.isoformat(), "success": outcome.success,
+        "published": outcome.published, "started_at": started, "finished_at": finished,
+        "seconds": round(finished - started, 3), "phases": outcome.phases,
+        "steps": [{"step": w.step, "phase": w.phase, "start": w.start, "end": w.end} for w in steps],
+        "sources": rows,
+    }
+    path = outcome.log.with_suffix(".json")
+    path.write_text(json.dumps(record, indent=1), encoding="utf-8")
+    return path
 
 
 def _first_line(event) -> str:

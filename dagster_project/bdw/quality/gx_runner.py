@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bdw.quality.config import QualityConfig
@@ -25,7 +26,6 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 SITE_NAME = "bdw"
 DATASOURCE = "bdw_staging"
-INDEX_COLUMN = "row_ref"
 
 
 @dataclass
@@ -227,6 +227,8 @@ def run_suites(snapshots: dict[str, pd.DataFrame], rules: list[Rule], cfg: Quali
     batches = {}
     for table in sorted({t for _, t in by_suite_table}):
         path = snap_dir / f"{table}.parquet"
+        # GX reports failing rows by position in this file (see result_format below)
+        snapshots[table] = snapshots[table].reset_index(drop=True)
         snapshots[table].to_parquet(path, index=False)
         batches[table] = source.add_parquet_asset(table, path=path).add_batch_definition(f"{table}_current")
     definitions = []
@@ -242,8 +244,10 @@ def run_suites(snapshots: dict[str, pd.DataFrame], rules: list[Rule], cfg: Quali
         name="bdw_quality",
         validation_definitions=definitions,
         actions=[UpdateDataDocsOnceAction(name="update_data_docs", site_names=[SITE_NAME])],
-        result_format={"result_format": "SUMMARY", "unexpected_index_column_names": [INDEX_COLUMN],
-                       "partial_unexpected_count": cfg.sample_size},
+        # Failing rows come back as positions, mapped to their row_ref below. Naming the row_ref
+        # column here instead (unexpected_index_column_names) makes GX build a dict for EVERY failing
+        # row in Python before it keeps the first few: 100 s for 14 completeness rules on 640k rows.
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": cfg.sample_size},
     ))
     run_id = gx.RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
     outcome = checkpoint.run(run_id=run_id)
@@ -274,18 +278,12 @@ def run_suites(snapshots: dict[str, pd.DataFrame], rules: list[Rule], cfg: Quali
                 observed = _num(snap[rule.measure_column].max()) if len(snap) else None
             else:
                 observed = float(bad)
-            refs = [d.get(INDEX_COLUMN) for d in res.get("partial_unexpected_index_list") or []
-                    if isinstance(d, dict)]
-            rows = snap.set_index(INDEX_COLUMN, drop=False) if refs else None
+            positions = [int(i) for i in res.get("partial_unexpected_index_list") or []
+                         if isinstance(i, int | np.integer) and 0 <= i < len(snap)]
             sample, files, owners = [], [], []
-            for ref in refs[:cfg.sample_size]:
-                try:
-                    row = rows.loc[ref]
-                    row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-                    sample.append(describe_row(rule, row))
-                except (KeyError, TypeError, ValueError):
-                    sample.append(str(ref))
-                    continue
+            for pos in positions[:cfg.sample_size]:
+                row = snap.iloc[pos]
+                sample.append(describe_row(rule, row))
                 for col, acc in (("source_file", files), ("owner_id", owners), ("record_owner", owners)):
                     v = row.get(col)
                     if isinstance(v, str) and v not in acc:

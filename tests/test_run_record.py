@@ -1,0 +1,49 @@
+"""The machine-readable run record ``<workdir>/logs/run_*.json`` that the benchmark harness reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from bdw.pipeline import phase_of
+
+
+def _record(sample_warehouse: Path) -> dict:
+    records = sorted((sample_warehouse.parent / "work" / "logs").glob("run_*.json"))
+    assert len(records) == 1, records
+    assert records[0].with_suffix(".log").exists()  # beside the run's log, with the same name
+    return json.loads(records[0].read_text(encoding="utf-8"))
+
+
+def test_steps_are_timed_one_after_another_within_the_run(sample_warehouse: Path) -> None:
+    record = _record(sample_warehouse)
+    assert record["success"] and record["published"]
+    steps = record["steps"]
+    names = {s["step"] for s in steps}
+    assert {"raw__accounts", "bdw_dbt_models", "warehouse"} <= names
+    assert [s["start"] for s in steps] == sorted(s["start"] for s in steps)
+    for s, nxt in zip(steps, steps[1:], strict=False):
+        assert s["start"] <= s["end"] <= nxt["start"] + 1e-3, (s, nxt)  # the in-process executor: one at a time
+    assert record["started_at"] <= steps[0]["start"] and steps[-1]["end"] <= record["finished_at"]
+    for s in steps:
+        assert s["phase"] == phase_of(s["step"])
+    assert {"ingest", "dbt", "validation", "publish"} <= set(record["phases"])
+    for phase, seconds in record["phases"].items():
+        total = sum(s["end"] - s["start"] for s in steps if s["phase"] == phase)
+        assert abs(seconds - total) <= 0.05 + 1e-9, phase
+
+
+def test_rows_per_source_match_the_raw_tables(sample_warehouse: Path) -> None:
+    sources = _record(sample_warehouse)["sources"]
+    con = duckdb.connect(str(sample_warehouse.parent / "work" / "work.duckdb"), read_only=True)
+    try:
+        for source, counts in sources.items():
+            in_raw = con.execute(f"SELECT count(*) FROM raw.{source}").fetchall()[0][0]
+            assert counts["rows_loaded"] == in_raw, source  # one run loaded everything the table holds
+            assert counts["rows_read"] >= counts["rows_loaded"]
+        assert len(sources) == 14
+        assert sum(c["rows_read"] - c["rows_loaded"] for c in sources.values()) > 0  # the sample's bad rows
+    finally:
+        con.close()
