@@ -33,7 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.inbox.is_dir():
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
-    outcome = run_pipeline(settings, args.as_of)
+    outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
     print(outcome.summary)
     return 0 if outcome.published else 1
 
@@ -73,7 +73,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     inbox = data / "inbox"
     cmd_sample(argparse.Namespace(out=inbox, scale=1, seed=42, as_of=dt.date(2026, 11, 26)))
     return cmd_run(argparse.Namespace(inbox=inbox, warehouse=data / "warehouse.duckdb", workdir=None,
-                                      profile=None, as_of=None))
+                                      profile=None, as_of=None, full_refresh=False))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'today' for periods in progress (default: the date of the newest file in the inbox)")
     r.add_argument("--profile", default=None, help="mapping profile for every source (config/profiles/NAME.yml)")
     r.add_argument("--workdir", default=None, help="private working folder (default: .bdw beside the warehouse)")
+    r.add_argument("--full-refresh", action="store_true",
+                   help="rebuild the incremental dbt models from the raw layer (after changing their SQL)")
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser("rollback", help="put the previously published warehouse back in place")

@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS raw._load_manifest (
     profile VARCHAR, status VARCHAR, rows_read INTEGER, rows_loaded INTEGER, rows_rejected INTEGER,
     message VARCHAR, run_id VARCHAR, loaded_at TIMESTAMP, PRIMARY KEY (source, file)
 );
+CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP);
 CREATE TABLE IF NOT EXISTS raw._load_issues (
     run_id VARCHAR, source VARCHAR, file VARCHAR, row_number INTEGER, "column" VARCHAR, rule VARCHAR,
     value VARCHAR, severity VARCHAR, message VARCHAR, recorded_at TIMESTAMP

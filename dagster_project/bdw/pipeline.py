@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure
 from bdw.config import Settings
 from bdw.quality.summary import quality_summary
 from bdw.run_context import export_environment, resolve_as_of
@@ -31,7 +32,8 @@ class RunOutcome:
     summary: str = ""
 
 
-def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: str = "ERROR") -> RunOutcome:
+def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: str = "ERROR",
+                 full_refresh: bool = False) -> RunOutcome:
     from dagster import DagsterInstance
 
     as_of = as_of or resolve_as_of(settings)
@@ -57,19 +59,18 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             resources={"bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
                                           workdir=str(settings.workdir), profile=settings.profile or "",
-                                          as_of=as_of.isoformat())},
+                                          as_of=as_of.isoformat(), full_refresh=full_refresh)},
         )
         failures = [f"{ev.step_key}: {_first_line(ev)}" for ev in result.all_events if ev.is_step_failure]
         steps = step_windows(instance, result.run_id)
     phases = phase_seconds(steps)
-    published = result.success and _mtime(settings.warehouse) != before
+    # published once the warehouse step succeeded: a failing report page afterwards does not undo that
+    published = not any(f.startswith("warehouse:") for f in failures) and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
                          log=log_path, phases=phases)
     outcome.record = write_run_record(settings, outcome, steps, started, time.time())
     if not result.success:
         # under the daemon the run-failure sensor sends this; a headless run sends it itself
-        from bdw.alerts import notify_run_failure
-
         notify_run_failure(settings, run_id=result.run_id, failures=failures, as_of=as_of, log=log_path)
     outcome.summary = summarise(settings, outcome)
     return outcome
@@ -82,7 +83,7 @@ def phase_of(step_key: str) -> str:
         return "dbt"
     if step_key == "warehouse":
         return "publish"
-    if step_key in ("report", "dbt_docs"):  # the pages written beside the published file
+    if step_key in AFTER_PUBLISH_STEPS:  # the pages written beside the published file
         return "report"
     return "validation"
 

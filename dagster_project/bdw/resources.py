@@ -28,6 +28,7 @@ class BdwSettings(ConfigurableResource):
     workdir: str = ""
     profile: str = ""
     as_of: str = ""
+    full_refresh: bool = False  # rebuild the incremental dbt models from raw (`bdw run --full-refresh`)
 
     def settings(self) -> Settings:
         return load_settings(self.inbox or None, self.warehouse or None, self.workdir or None, self.profile or None)

@@ -6,6 +6,8 @@ import datetime as dt
 import os
 import re
 
+import duckdb
+
 from bdw.config import DUCKDB_PATH_ENV, Settings
 from bdw.contract import SOURCES
 from bdw.ingest import inbox_files
@@ -47,3 +49,14 @@ def export_environment(settings: Settings) -> None:
     arguments, not from the previous run's."""
     settings.workdir.mkdir(parents=True, exist_ok=True)
     os.environ[DUCKDB_PATH_ENV] = str(settings.work_db)
+
+
+def write_run_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> None:
+    """The run's as-of date for dbt (macro as_of_date() reads it at query time; a dbt var would
+    change from night to night and make dbt re-parse the whole project)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute("CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP)")
+    con.execute("BEGIN TRANSACTION")
+    con.execute("DELETE FROM raw._run_context")
+    con.execute("INSERT INTO raw._run_context VALUES (?, ?, ?)", [as_of, run_id, dt.datetime.now()])
+    con.execute("COMMIT")

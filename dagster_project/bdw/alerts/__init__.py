@@ -420,12 +420,20 @@ def send(alert: Alert, settings: Settings, config: AlertConfig | None = None) ->
     return deliveries
 
 
+# steps that run after the warehouse is published (bdw.assets.reporting): their failure leaves it published
+AFTER_PUBLISH_STEPS = ("report", "dbt_docs")
+
+
 def notify_run_failure(settings: Settings, *, run_id: str, failures: Iterable[str], job_name: str = "bdw_nightly",
                        as_of: str | dt.date | None = None, log: str | os.PathLike | None = None,
                        config: AlertConfig | None = None) -> dict[str, str]:
     """A run that broke (or was stopped by a blocking check): one error alert, sent now."""
     failures = [f for f in failures if f] or ["the run failed"]
-    detail = f"The published warehouse {settings.warehouse} is unchanged."
+    if all(f.split(":", 1)[0] in AFTER_PUBLISH_STEPS for f in failures):
+        detail = (f"The warehouse {settings.warehouse} was published; only the pages written after it failed "
+                  "(the previous ones stay).")
+    else:
+        detail = f"The published warehouse {settings.warehouse} is unchanged."
     if log:
         detail += f" Run log: {log}"
     alert = Alert(

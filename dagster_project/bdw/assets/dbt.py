@@ -1,8 +1,9 @@
 """The dbt project as Dagster assets: keys and groups come from dbt's own metadata."""
 
 
-import json
+import shutil
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
@@ -11,8 +12,8 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.dbt_project import dbt_project
 from bdw.faults import fault_point
-from bdw.resources import BdwSettings
-from bdw.run_context import export_environment
+from bdw.resources import BdwSettings, WorkingDatabase
+from bdw.run_context import export_environment, write_run_context
 
 
 class BdwTranslator(DagsterDbtTranslator):
@@ -37,12 +38,29 @@ translator = BdwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_ch
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
             pool=WRITER_POOL)
-def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings):
-    """``dbt build``: seeds, models and their tests in dependency order, as of the run's date."""
+def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
+    """``dbt build``: seeds, models and their tests in dependency order, as of the run's date. The
+    merged base models build incrementally unless the run asks for a full refresh."""
     settings = bdw.settings()
     export_environment(settings)
-    dbt_vars = {"as_of": bdw.as_of_date().isoformat()}
-    for i, event in enumerate(dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()):
+    with duckdb.get_connection() as con:
+        write_run_context(con, bdw.as_of_date(), context.run.run_id)
+    args = ["build", *(["--full-refresh"] if bdw.full_refresh else [])]
+    for i, event in enumerate(dbt.cli(args, context=context).stream()):
         if i == 0:
             fault_point("dbt:running")
         yield event
+    prune_invocation_targets(Path(dbt_project.target_path), context.op_def.name)
+
+
+KEEP_INVOCATION_TARGETS = 3
+
+
+def prune_invocation_targets(target: Path, op_name: str, keep: int = KEEP_INVOCATION_TARGETS) -> list[Path]:
+    """dagster-dbt gives every invocation a target folder of its own (compiled SQL, run results:
+    ~15 MB); keep the newest few so that nightly runs do not fill the disk."""
+    folders = sorted((p for p in target.glob(f"{op_name}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folders[keep:]
