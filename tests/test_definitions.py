@@ -29,7 +29,11 @@ def test_dbt_models_are_keyed_by_schema_and_grouped_by_folder_and_read_the_raw_a
     graph = defs.resolve_asset_graph()
     node = graph.get(AssetKey(["staging", "stg_finance__payments"]))
     assert node.group_name == "staging"
-    assert AssetKey(["raw", "payments"]) in node.parent_keys
+    # staging reads the merged base model (group staging too), which reads the raw asset
+    assert AssetKey(["staging", "base_finance__payments"]) in node.parent_keys
+    base = graph.get(AssetKey(["staging", "base_finance__payments"]))
+    assert base.group_name == "staging" and AssetKey(["raw", "payments"]) in base.parent_keys
+    assert AssetKey(["raw", "fx_rates"]) in graph.get(AssetKey(["staging", "stg_finance__fx_rates"])).parent_keys
     assert graph.get(AssetKey(["dq", "reference_issues"])).group_name == "dq"
 
 

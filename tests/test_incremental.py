@@ -14,6 +14,7 @@ import duckdb
 
 from bdw.cli import main
 from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
+from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
 
 from conftest import ingest, write_csv
 
@@ -146,4 +147,26 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     finally:
         con.close()
     assert loaded == new_day  # nothing else was read again
+    assert base_models_merged_incrementally() == BASE_MODELS
     assert published_differences(sample_warehouse, wh) == []
+
+    # --full-refresh rebuilds the merged models from raw, to the same result
+    assert main([*args, "--full-refresh"]) == 0
+    assert base_models_merged_incrementally() == set()
+    assert published_differences(sample_warehouse, wh) == []
+    # each dbt invocation leaves a target folder; runs keep only the newest few
+    target = dbt_project.project_dir / dbt_project.target_path
+    assert len(list(target.glob("bdw_dbt_models-*"))) <= KEEP_INVOCATION_TARGETS
+
+
+BASE_MODELS = {p.stem for p in (DBT_PROJECT_DIR / "models" / "staging" / "base").glob("base_*.sql")}
+
+
+def base_models_merged_incrementally() -> set[str]:
+    """The base models that the newest dbt build of a run compiled with the incremental filter."""
+    target = dbt_project.project_dir / dbt_project.target_path
+    newest = max((p for p in target.glob("bdw_dbt_models-*/run_results.json")),
+                 key=lambda p: p.stat().st_mtime)
+    results = json.loads(newest.read_text())["results"]
+    return {r["unique_id"].rsplit(".", 1)[-1] for r in results
+            if r["unique_id"].startswith("model.") and "semi join touched" in (r.get("compiled_code") or "")}

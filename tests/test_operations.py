@@ -142,3 +142,19 @@ def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_comple
     assert payments(wh) == before + 2
     assert not list(tmp_path.glob(".wh.duckdb.*.tmp")), "a killed publish's temporary file was left behind"
 
+
+
+def test_old_dbt_invocation_folders_are_pruned(tmp_path):
+    """dagster-dbt writes a target folder per invocation; a nightly run keeps only the newest."""
+    from bdw.dbt_project import prune_invocation_targets
+
+    for i in range(5):
+        folder = tmp_path / f"bdw_dbt_models-{i:07d}-abc"
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+        os.utime(folder, (1_000_000 + i, 1_000_000 + i))
+    (tmp_path / "docs_cache").mkdir()
+    removed = prune_invocation_targets(tmp_path, "bdw_dbt_models", keep=3)
+    assert sorted(p.name for p in removed) == ["bdw_dbt_models-0000000-abc", "bdw_dbt_models-0000001-abc"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "bdw_dbt_models-0000002-abc", "bdw_dbt_models-0000003-abc", "bdw_dbt_models-0000004-abc", "docs_cache"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -236,3 +237,18 @@ def test_published_file_opens_in_duckdb_1x(published, tmp_path):
                          capture_output=True, text=True).stdout.split()
     # C1 1,000,000 + 200,000 CNY and C2 100,000 USD at 7.2 in March 2025
     assert out[0].startswith("1.4.") and out[1] == "3" and float(out[2]) == 1_920_000
+
+
+def test_a_failing_report_page_leaves_the_run_published(tmp_path, capsys):
+    """The report page is written after the warehouse is published: when it cannot be written (here
+    a folder stands where the page goes) the run still published, exits 0, and says what failed."""
+    tiny_inbox(tmp_path / "inbox")
+    (tmp_path / "wh_report.html").mkdir()
+    code, out = run(tmp_path / "inbox", tmp_path / "wh.duckdb", capsys)
+    assert code == 0, out
+    assert "FAILED steps:" in out and "  - report:" in out
+    assert f"Published {tmp_path / 'wh.duckdb'}" in out
+    assert query(tmp_path / "wh.duckdb", "SELECT count(*) FROM marts.fct_contracts") == [(2,)]
+    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
+    failure = next(a for a in alerts if a.get("source") == "run")
+    assert "was published; only the pages written after it failed" in failure["detail"]

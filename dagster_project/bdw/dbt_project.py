@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -34,3 +35,16 @@ def ensure_manifest() -> Path:
                            dbt_executable=dbt_executable()).cli(
         ["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return manifest
+
+
+KEEP_INVOCATION_TARGETS = 3
+
+
+def prune_invocation_targets(target: Path, op_name: str, keep: int = KEEP_INVOCATION_TARGETS) -> list[Path]:
+    """dagster-dbt gives every invocation a target folder of its own (compiled SQL, run results:
+    ~15 MB); keep the newest few so that nightly runs do not fill the disk."""
+    folders = sorted((p for p in target.glob(f"{op_name}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime,
+                     reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folders[keep:]

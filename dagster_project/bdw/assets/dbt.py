@@ -1,16 +1,14 @@
 """The dbt project as Dagster assets: keys and groups come from dbt's own metadata."""
 
 
-import shutil
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from bdw.assets.ingestion import WRITER_POOL
-from bdw.dbt_project import dbt_project
+from bdw.dbt_project import dbt_project, prune_invocation_targets
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
@@ -50,17 +48,5 @@ def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: Bdw
         if i == 0:
             fault_point("dbt:running")
         yield event
-    prune_invocation_targets(Path(dbt_project.target_path), context.op_def.name)
+    prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
-
-KEEP_INVOCATION_TARGETS = 3
-
-
-def prune_invocation_targets(target: Path, op_name: str, keep: int = KEEP_INVOCATION_TARGETS) -> list[Path]:
-    """dagster-dbt gives every invocation a target folder of its own (compiled SQL, run results:
-    ~15 MB); keep the newest few so that nightly runs do not fill the disk."""
-    folders = sorted((p for p in target.glob(f"{op_name}-*") if p.is_dir()), key=lambda p: p.stat().st_mtime,
-                     reverse=True)
-    for old in folders[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
-    return folders[keep:]
