@@ -59,7 +59,7 @@ def shared_connection() -> duckdb.DuckDBPyConnection:
 
 
 def close() -> None:
-    """Close the shared connection (an open connection, even read-only, blocks writers of the file)."""
+    """Close the shared connection (a publish swaps a new file in: reconnect to see it)."""
     global _shared
     if _shared is not None:
         _shared.close()
