@@ -158,3 +158,37 @@ def test_old_dbt_invocation_folders_are_pruned(tmp_path):
     assert sorted(p.name for p in removed) == ["bdw_dbt_models-0000000-abc", "bdw_dbt_models-0000001-abc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "bdw_dbt_models-0000002-abc", "bdw_dbt_models-0000003-abc", "bdw_dbt_models-0000004-abc", "docs_cache"]
+
+
+def test_publish_copies_a_working_file_in_the_published_format_byte_for_byte(tmp_path):
+    """The working file is created in the published storage format: publishing copies its bytes, and
+    its views work under the published file's name. A file in DuckDB 2's format (which DuckDB 1.x
+    clients cannot open) is copied table by table instead, its views becoming tables."""
+    from bdw.publish import copy_file, publish
+    from bdw.resources import connect_writer
+
+    def fill(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 42 AS a; "
+                    "CREATE VIEW marts.v AS SELECT a + 1 AS b FROM marts.t")
+        con.close()
+
+    def read(path: Path) -> list[tuple]:
+        reader = duckdb.connect(str(path), read_only=True)
+        try:
+            return reader.execute("SELECT b, (SELECT table_type FROM information_schema.tables "
+                                  "WHERE table_name = 'v') FROM marts.v").fetchall()
+        finally:
+            reader.close()
+
+    work, wh = tmp_path / "work.duckdb", tmp_path / "wh.duckdb"
+    fill(connect_writer(str(work)))
+    assert publish(work, wh).tables == 2
+    assert wh.read_bytes() == work.read_bytes()
+    assert read(wh) == [(43, "VIEW")]
+
+    v2 = tmp_path / "v2.duckdb"
+    fill(duckdb.connect(str(v2)))  # DuckDB 2's default format
+    assert copy_file(v2, tmp_path / "not_written.duckdb") is None
+    assert not (tmp_path / "not_written.duckdb").exists()
+    assert publish(v2, wh).tables == 2
+    assert read(wh) == [(43, "BASE TABLE")]

@@ -62,14 +62,20 @@ def sample(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="module")
-def expected_failing(sample) -> dict[str, float]:
-    """Key fields below the target, computed here from the published staging tables."""
-    target = seed_threshold("alert_crm_completeness")
+def key_field_shares(sample) -> dict[str, float]:
+    """The filled share of every CRM key field, computed here from the published staging tables."""
     shares = {}
     for table, column in key_fields():
         filled, total = query(sample["wh"], f'SELECT count("{column}"), count(*) FROM staging.stg_crm__{table}')[0]
         shares[f"{table}.{column}"] = filled / total
-    return {field: share for field, share in shares.items() if share < target}
+    return shares
+
+
+@pytest.fixture(scope="module")
+def expected_failing(key_field_shares) -> dict[str, float]:
+    """Key fields below the target."""
+    target = seed_threshold("alert_crm_completeness")
+    return {field: share for field, share in key_field_shares.items() if share < target}
 
 
 def test_the_sample_is_published_with_warnings_only(sample):
@@ -114,9 +120,6 @@ def test_every_warning_reaches_the_log_the_webhook_and_the_mailbox(sample, expec
 
 
 def test_early_warnings_become_alerts_naming_the_owner(sample):
-    if not query(sample["wh"], "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-                               "AND table_name = 'early_warnings'")[0][0]:
-        pytest.skip("marts.early_warnings is not built yet")
     warnings = query(sample["wh"], "SELECT warning_id, subject_type, subject FROM marts.early_warnings "
                                    "WHERE subject_type <> 'crm_field'")
     log = {r["key"]: r for r in _log(sample) if r.get("run_id") == sample["run_id"] and r["event"] == "alert"}
@@ -155,10 +158,8 @@ def test_weekly_leaderboard_and_bottom_reps(sample):
                       "FROM dq.crm_completeness_weekly")[0]
     assert weeks[0] > 100 and weeks[1] == 1 and weeks[2]
     bottom = {r[0] for r in query(wh, "SELECT owner_id FROM dq.crm_completeness_bottom_reps")}
-    if query(wh, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-                 "AND table_name = 'early_warnings'")[0][0]:
-        reps = {r[0] for r in query(wh, "SELECT subject FROM marts.early_warnings WHERE subject_type = 'rep'")}
-        assert bottom == reps  # the same rule as the early warning
+    reps = {r[0] for r in query(wh, "SELECT subject FROM marts.early_warnings WHERE subject_type = 'rep'")}
+    assert bottom == reps  # the same rule as the early warning
 
 
 def test_data_docs_are_built_beside_the_warehouse_and_linked(sample):
@@ -170,7 +171,7 @@ def test_data_docs_are_built_beside_the_warehouse_and_linked(sample):
     assert any(sample["run_id"] in str(p) for p in pages)
 
 
-def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_failing, tmp_path):
+def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_failing, key_field_shares, tmp_path):
     """The Great Expectations step alone, as Dagster runs it, on a copy of the published data."""
     from dagster import (
         AssetCheckKey,
@@ -202,8 +203,7 @@ def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_fail
         assert e.severity == AssetCheckSeverity.WARN and not e.blocking
         assert e.passed == (f"{table}.{column}" not in expected_failing)
         assert e.metadata["threshold"].value == 0.95
-        assert e.metadata["observed_value"].value == pytest.approx(
-            expected_failing.get(f"{table}.{column}", e.metadata["observed_value"].value))
+        assert e.metadata["observed_value"].value == pytest.approx(key_field_shares[f"{table}.{column}"])
         if not e.passed:
             assert e.metadata["failing_rows"].value > 0 and "(owner " in e.metadata["failing_rows_sample"].value
     validity = [e for (model, _), e in evaluations.items() if model.startswith("stg_finance__")]

@@ -239,3 +239,25 @@ def test_dbt_docs_beside_the_warehouse(sample_warehouse: Path) -> None:
     assert "kpi_values" in text
     assert sentence in text, f"the doc block of signed_revenue is not on the docs page: {sentence!r}"
     assert not [u for u in blocked if u.startswith(("http:", "https:"))], f"the docs page went online: {blocked[:3]}"
+
+
+@pytest.mark.parametrize(("value", "unit", "written"), [
+    (152_880_000, "cny", "¥15,288万"), (431_000, "cny", "¥43.1万"), (1_000_000, "cny", "¥100万"),
+    (4_730_000, "usd", "US$4.73M"), (0.285, "ratio", "28.5%"), (7.1, "pp", "7.1 pp"), (81.4, "days", "81 days"),
+    (1234, "count", "1,234"), (82.94, "score", "82.9"), (None, "cny", "—"), (float("nan"), "ratio", "—"),
+])
+def test_the_number_rule_writes_the_documented_examples(value, unit, written):
+    """The rule of bdw/report/formatting.py against literal examples (the browser test's own
+    formatter could share a mistake with it; these cannot)."""
+    from bdw.report.formatting import format_value
+
+    assert format_value(value, unit) == written
+
+
+@pytest.mark.parametrize(("value", "unit", "written"), [
+    (50_000_000, "cny", "¥5,000万"), (2_500_000, "usd", "US$2.5M"), (0.25, "ratio", "25%"), (90, "days", "90"),
+])
+def test_chart_ticks_use_the_same_units_with_fewer_decimals(value, unit, written):
+    from bdw.report.formatting import format_tick
+
+    assert format_tick(value, unit) == written

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -249,6 +248,8 @@ def test_a_failing_report_page_leaves_the_run_published(tmp_path, capsys):
     assert "FAILED steps:" in out and "  - report:" in out
     assert f"Published {tmp_path / 'wh.duckdb'}" in out
     assert query(tmp_path / "wh.duckdb", "SELECT count(*) FROM marts.fct_contracts") == [(2,)]
-    alerts = [json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()]
-    failure = next(a for a in alerts if a.get("source") == "run")
-    assert "was published; only the pages written after it failed" in failure["detail"]
+    from bdw.alerts import read_log
+
+    failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
+    assert len(failures) == 1 and "report" in failures[0]["summary"]
+    assert "was published; only the pages written after it failed" in failures[0]["detail"]

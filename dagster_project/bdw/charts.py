@@ -31,7 +31,8 @@ def use_cjk_font() -> str | None:
 
     family = cjk_font()
     if family:
-        matplotlib.rcParams["font.sans-serif"] = [family, *matplotlib.rcParams["font.sans-serif"]]
+        others = [f for f in matplotlib.rcParams["font.sans-serif"] if f != family]
+        matplotlib.rcParams["font.sans-serif"] = [family, *others]
         matplotlib.rcParams["font.family"] = "sans-serif"
         matplotlib.rcParams["axes.unicode_minus"] = False
     return family

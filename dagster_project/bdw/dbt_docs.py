@@ -20,19 +20,18 @@ import os
 import shutil
 import subprocess
 import time
-import uuid
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
 import duckdb
 
-from bdw.config import DBT_PROJECT_DIR, SEEDS_DIR, Settings, dbt_executable
-from bdw.dbt_project import ensure_manifest
+from bdw.config import DBT_PROJECT_DIR, Settings, dbt_executable
+from bdw.dbt_project import ensure_manifest, project_files
+from bdw.publish import replace_atomically
 
 SHARED_CACHE = DBT_PROJECT_DIR / "target" / "docs_cache"
 SHARED_CACHE_KEEP = 8  # pages kept in the shared cache, newest first
-_SKIP_PARTS = {"target", "logs", "dbt_packages"}
 
 
 @dataclass(frozen=True)
@@ -52,10 +51,9 @@ def fingerprint(settings: Settings) -> str:
     """What the docs page depends on: dbt's version, every file of the dbt project and the seeds, and
     the working database's tables and columns with their types."""
     h = hashlib.sha256(f"dbt {version('dbt-core')} duckdb {version('dbt-duckdb')}\n".encode())
-    for root in (DBT_PROJECT_DIR, SEEDS_DIR):
-        for path in _project_files(root):
-            h.update(f"{path.relative_to(root.parent)}\n".encode())
-            h.update(path.read_bytes())
+    for path in project_files():
+        h.update(f"{path.relative_to(DBT_PROJECT_DIR.parent)}\n".encode())
+        h.update(path.read_bytes())
     con = duckdb.connect(str(settings.work_db), read_only=True)
     try:
         columns = con.execute("SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
@@ -64,14 +62,6 @@ def fingerprint(settings: Settings) -> str:
         con.close()
     h.update(repr(columns).encode())
     return h.hexdigest()
-
-
-def _project_files(root: Path) -> list[Path]:
-    files = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_PARTS and not d.startswith("."))
-        files += [Path(folder) / n for n in sorted(names)]
-    return files
 
 
 def _docs_dir(settings: Settings) -> Path:
@@ -119,12 +109,7 @@ def publish_docs(settings: Settings) -> DocsResult:
 
 
 def _copy(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 def _store_shared(page: Path, shared: Path) -> None:

@@ -13,13 +13,21 @@ from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, SEEDS_DIR, dbt_executab
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def _newest_source_mtime() -> float:
-    newest = 0.0
+_NOT_SOURCES = {"target", "logs", "dbt_packages"}  # dbt's output, not the project
+
+
+def project_files() -> list[Path]:
+    """Every file of the dbt project and the seeds, in a stable order (not dbt's output folders)."""
+    files = []
     for root in (DBT_PROJECT_DIR, SEEDS_DIR):
-        for path in root.rglob("*"):
-            if path.is_file() and not {"target", "logs", "dbt_packages"} & set(path.relative_to(root).parts):
-                newest = max(newest, path.stat().st_mtime)
-    return newest
+        for folder, dirs, names in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES and not d.startswith("."))
+            files += [Path(folder) / n for n in sorted(names)]
+    return files
+
+
+def _newest_source_mtime() -> float:
+    return max((p.stat().st_mtime for p in project_files()), default=0.0)
 
 
 def ensure_manifest() -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure
+from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
 from bdw.config import Settings
 from bdw.quality.summary import quality_summary
 from bdw.run_context import export_environment, resolve_as_of
@@ -61,7 +61,7 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
                                           workdir=str(settings.workdir), profile=settings.profile or "",
                                           as_of=as_of.isoformat(), full_refresh=full_refresh)},
         )
-        failures = [f"{ev.step_key}: {_first_line(ev)}" for ev in result.all_events if ev.is_step_failure]
+        failures = [f"{ev.step_key}: {root_cause_line(ev)}" for ev in result.all_events if ev.is_step_failure]
         steps = step_windows(instance, result.run_id)
     phases = phase_seconds(steps)
     # published once the warehouse step succeeded: a failing report page afterwards does not undo that
@@ -158,14 +158,6 @@ def write_run_record(settings: Settings, outcome: RunOutcome, steps: list[StepWi
     path = outcome.log.with_suffix(".json")
     path.write_text(json.dumps(record, indent=1), encoding="utf-8")
     return path
-
-
-def _first_line(event) -> str:
-    """The root cause's message: Dagster wraps the user's exception in its own."""
-    error = event.step_failure_data.error if event.step_failure_data else None
-    while error is not None and error.cause is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
 
 
 def _mtime(path: Path) -> float | None:

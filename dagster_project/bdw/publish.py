@@ -3,21 +3,20 @@
 Readers that have the old file open keep their snapshot; new connections see the new file; the
 path never points at a half-written or missing file. The previous version is kept beside it as
 ``<name>.previous.duckdb`` for one-step rollback. The published file is in a storage format that
-DuckDB 1.x clients (older CLIs, DBeaver) can read, and stands alone (no view names the working
-database's catalog).
+DuckDB 1.x clients (older CLIs, DBeaver) can read.
 
-The working database is created in that storage format and dbt builds only tables, so publishing
-is normally a byte copy of the checkpointed file (seconds, whatever the size). A working file that
-does not qualify (an older one in DuckDB 2's format, or one holding views that name its catalog)
-is copied table by table instead, which re-encodes every row.
+The working database is created in that storage format, so publishing is normally a byte copy of
+the checkpointed file (seconds, whatever the size; DuckDB stores a view's SQL without its own
+catalog's name, so views work under the published file's name). A working file in DuckDB 2's
+format (created before this) is copied table by table instead, which re-encodes every row.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,17 +53,13 @@ def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_
     and views, or None when the file does not qualify (see the module's docstring)."""
     con = duckdb.connect(str(work_db))
     try:
-        catalog, version = con.execute(
-            "SELECT database_name, tags['storage_version'] FROM duckdb_databases() "
-            "WHERE database_name = current_database()").fetchone()
+        version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                              "WHERE database_name = current_database()").fetchone()[0]
         objects = con.execute(
-            "SELECT schema_name, NULL FROM duckdb_tables() WHERE database_name = current_database() "
-            "UNION ALL SELECT schema_name, sql FROM duckdb_views() WHERE database_name = current_database() "
+            "SELECT schema_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "UNION ALL SELECT schema_name FROM duckdb_views() WHERE database_name = current_database() "
             "AND NOT internal").fetchall()
-        names_catalog = re.compile(rf'(?<![\w"]){re.escape(catalog)}\.|"{re.escape(catalog)}"\.')
-        views_name_catalog = any(sql and names_catalog.search(sql) for _, sql in objects)
-        private = {schema for schema, _ in objects} - set(schemas)
-        if not str(version).startswith(STORAGE_VERSION) or views_name_catalog or private:
+        if not str(version).startswith(STORAGE_VERSION) or {schema for (schema,) in objects} - set(schemas):
             return None
         con.execute("CHECKPOINT")
     finally:
@@ -74,6 +69,20 @@ def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_
     shutil.copyfile(work_db, target)
     _fsync(target)
     return len(objects)
+
+
+def replace_atomically(dst: Path, write: Callable[[Path], object]) -> Path:
+    """Write ``dst`` through ``write(tmp)`` on a temporary file beside it, then rename it into place:
+    readers see the old file or the new one, never half of one. The temporary is named like the
+    warehouse's (``.<name>.<uuid>.tmp``), so ``remove_stale_temporaries`` finds a killed write's."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dst
 
 
 def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:

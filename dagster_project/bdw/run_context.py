@@ -10,25 +10,30 @@ import duckdb
 
 from bdw.config import DUCKDB_PATH_ENV, Settings
 from bdw.contract import SOURCES
-from bdw.ingest import inbox_files
+from bdw.ingest import ensure_raw_tables, inbox_files
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
+def file_date(name: str) -> dt.date | None:
+    """The export date a file name starts with (``2026-03-01_contracts.csv``), or None."""
+    m = _LEADING_DATE.match(name.rsplit("/", 1)[-1])
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def newest_date(names) -> dt.date | None:
+    """The newest export date among file names (those without one are left out)."""
+    return max((d for d in map(file_date, names) if d), default=None)
+
+
 def newest_file_date(settings: Settings) -> dt.date | None:
     """The date at the start of the newest file name in the inbox (exports are named by date)."""
-    newest: dt.date | None = None
-    for source in SOURCES:
-        for path in inbox_files(settings.inbox / source):
-            m = _LEADING_DATE.match(path.name)
-            if not m:
-                continue
-            try:
-                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-            except ValueError:
-                continue
-            newest = max(newest, day) if newest else day
-    return newest
+    return newest_date(path.name for source in SOURCES for path in inbox_files(settings.inbox / source))
 
 
 def resolve_as_of(settings: Settings, explicit: str | dt.date | None = None) -> dt.date:
@@ -54,8 +59,7 @@ def export_environment(settings: Settings) -> None:
 def write_run_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> None:
     """The run's as-of date for dbt (macro as_of_date() reads it at query time; a dbt var would
     change from night to night and make dbt re-parse the whole project)."""
-    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute("CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP)")
+    ensure_raw_tables(con)  # raw._run_context is one of ingestion's bookkeeping tables
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM raw._run_context")
     con.execute("INSERT INTO raw._run_context VALUES (?, ?, ?)", [as_of, run_id, dt.datetime.now()])

@@ -420,6 +420,14 @@ def send(alert: Alert, settings: Settings, config: AlertConfig | None = None) ->
     return deliveries
 
 
+def root_cause_line(event) -> str:
+    """The first line of a failed step's root cause: Dagster wraps the user's exception in its own."""
+    error = event.step_failure_data.error if event.step_failure_data else None
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
+
+
 # steps that run after the warehouse is published (bdw.assets.reporting): their failure leaves it published
 AFTER_PUBLISH_STEPS = ("report", "dbt_docs")
 

@@ -5,7 +5,7 @@ under ``dagster dev``) that sends ``notify_run_failure`` for every failed run of
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from bdw.alerts import notify_run_failure
+from bdw.alerts import notify_run_failure, root_cause_line
 from bdw.config import load_settings
 
 
@@ -19,11 +19,7 @@ def run_failure_alert_sensor(job):
     def _sensor(context: RunFailureSensorContext):
         failures = []
         for event in context.get_step_failure_events():
-            error = event.step_failure_data.error if event.step_failure_data else None
-            while error is not None and error.cause is not None:
-                error = error.cause
-            first = error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
-            failures.append(f"{event.step_key}: {first}")
+            failures.append(f"{event.step_key}: {root_cause_line(event)}")
         if not failures and context.failure_event.message:
             failures.append(context.failure_event.message.splitlines()[0])
         tags = context.dagster_run.tags or {}

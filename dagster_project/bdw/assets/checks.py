@@ -15,6 +15,8 @@ and sends the alerts (bdw.quality.run).
 """
 
 
+from typing import TYPE_CHECKING
+
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -28,9 +30,11 @@ from dagster import (
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.config import load_settings
 from bdw.quality.config import load_quality_config
-from bdw.quality.gx_runner import RuleResult
 from bdw.quality.rules import Rule, all_rules
 from bdw.resources import BdwSettings, WorkingDatabase
+
+if TYPE_CHECKING:  # pandas and GX's runner load when the step runs
+    from bdw.quality.gx_runner import RuleResult
 
 # models a rule reads besides the one it reports on (its snapshot joins them)
 _SNAPSHOT_MODELS = {
@@ -54,7 +58,7 @@ RULES = all_rules(load_quality_config(load_settings().config_dir))
 SPECS = [_spec(r) for r in RULES]
 
 
-def check_result(r: RuleResult) -> AssetCheckResult:
+def check_result(r: "RuleResult") -> AssetCheckResult:
     metadata: dict[str, object] = {
         "observed_value": MetadataValue.float(r.observed) if r.observed is not None else None,
         "threshold": MetadataValue.float(float(r.threshold)),

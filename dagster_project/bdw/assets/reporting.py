@@ -9,8 +9,6 @@ from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, ass
 
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.assets.publishing import warehouse
-from bdw.dbt_docs import publish_docs
-from bdw.report import build_report
 from bdw.resources import BdwSettings
 
 
@@ -25,6 +23,8 @@ from bdw.resources import BdwSettings
     "warehouse (`<warehouse stem>_report.html`) that opens without a server or internet.",
 )
 def report(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
+    from bdw.report import build_report  # matplotlib and jinja2: loaded when the step runs
+
     result = build_report(bdw.settings().warehouse)
     if result.cjk_font is None:
         context.log.warning("no CJK font installed: the charts' Chinese labels are left to the browser "
@@ -52,6 +52,8 @@ def report(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResul
     "warehouse (`<warehouse stem>_docs.html`), regenerated only when the dbt project or the tables change.",
 )
 def dbt_docs(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
+    from bdw.dbt_docs import publish_docs
+
     result = publish_docs(bdw.settings())
     context.log.info(f"{'generated' if result.generated else 'unchanged, copied'} {result.path} "
                      f"in {result.seconds:.1f} s")

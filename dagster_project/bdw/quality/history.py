@@ -75,7 +75,7 @@ VIEWS = ("crm_completeness_by_field_history", "crm_completeness_by_owner_history
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    # a published copy holds the views as tables (publish materialises views): they are derived,
+    # a copy published table by table holds the views as tables (publish.build_copy): they are derived,
     # so a table in their place is dropped and the view created again
     for name in VIEWS:
         if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' AND table_name = ?",

@@ -4,10 +4,8 @@ checks (bdw.assets.checks) call ``run_quality`` and report its results."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -22,7 +20,7 @@ from bdw.quality.gx_runner import RuleResult, run_suites
 from bdw.quality.history import append_completeness, append_results
 from bdw.quality.rules import COMPLETENESS_SUITE, all_rules
 from bdw.quality.snapshots import completeness_by_owner, read_snapshots, relation_exists
-from bdw.run_context import newest_file_date
+from bdw.run_context import newest_date, newest_file_date
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +43,13 @@ class QualityReport:
     by_owner: pd.DataFrame | None = field(default=None, repr=False)
 
 
-_LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
-
-
 def newest_loaded_file_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The newest export date (leading date of the file name) of the files loaded into the working
     database: its rows came from them, even if a file has since left the inbox."""
     if not relation_exists(con, "raw", "_load_manifest"):
         return None
-    newest = None
-    for (file,) in con.execute("SELECT file FROM raw._load_manifest WHERE status IN ('loaded', 'partial')").fetchall():
-        m = _LEADING_DATE.match(str(file).rsplit("/", 1)[-1])
-        if m:
-            with contextlib.suppress(ValueError):
-                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-                newest = max(newest, day) if newest else day
-    return newest
+    return newest_date(str(f) for (f,) in con.execute(
+        "SELECT file FROM raw._load_manifest WHERE status IN ('loaded', 'partial')").fetchall())
 
 
 def reference_date(settings: Settings, as_of: dt.date, loaded: dt.date | None = None) -> dt.date:

@@ -8,11 +8,10 @@ page atomically (a temporary file renamed into place).
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bdw.publish import replace_atomically
 from bdw.report.data import read_report_data
 from bdw.report.page import build_page, render
 
@@ -39,13 +38,7 @@ def build_report(warehouse: Path, out: Path | None = None, as_of: dt.date | None
     out = out or report_path(warehouse)
     page = build_page(read_report_data(warehouse, as_of))
     html = render(page)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    replace_atomically(out, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     charts = len(page.charts) + (1 if page.checks.get("chart") else 0)
     return ReportResult(out, page.as_of, sum(len(rows) for *_, rows in page.families), len(page.targets), charts,
                         page.counts["warnings"], page.cjk_font)

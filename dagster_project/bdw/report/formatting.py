@@ -58,8 +58,6 @@ def format_tick(value: float, unit: str) -> str:
         return f"US${value / 1_000_000:,.1f}M"
     if unit == "ratio":
         return f"{value * 100:.0f}%"
-    if unit == "days":
-        return f"{value:,.0f}"
     return f"{value:,.0f}"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,8 +14,6 @@ from bdw.charts import use_cjk_font
 from bdw.report.charts import Chart, completeness_chart, trend_chart
 from bdw.report.data import TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
-
-log = logging.getLogger(__name__)
 
 FAMILIES = {
     "revenue": ("收入", "Revenue"), "margin": ("毛利", "Margin"), "customers": ("客户", "Customers"),
@@ -103,9 +100,6 @@ def _quarter(day: dt.date) -> str:
 
 def build_page(data: ReportData) -> Page:
     font = use_cjk_font()
-    if font is None:
-        log.warning("no CJK font installed: the charts' Chinese labels are left to the browser "
-                    "(install one to draw them into the charts, e.g. apt-get install fonts-noto-cjk)")
     year, quarter = data.as_of.year, _quarter(data.as_of)
     kpis = data.kpis.set_index("kpi_id") if not data.kpis.empty else pd.DataFrame()
     targets = _target_rows(data, kpis)
