@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -315,3 +316,35 @@ def test_duplicate_keys_across_files_are_not_a_problem(con, tmp_settings):
     write_csv(folder / "2025-02-28_payments.csv", PAY_HEADER, [["P1", "C1", "2025-01-05", "120", "CNY"]])
     r = ingest(con, tmp_settings, "payments")
     assert [f.status for f in r.files] == ["loaded", "loaded"]
+
+
+def test_files_read_together_keep_their_own_row_numbers_and_rejects(con, tmp_settings):
+    """Files sharing a header are read in one go; each row still names its own file and row."""
+    folder = tmp_settings.inbox / "activities"
+    write_csv(folder / "2025-01-31_activities.csv", ACT_HEADER, [
+        ["X1", "A1", "", "R1", "2025-01-05", "visit"], ["X2", "A1", "", "R1", "2025-01-06", "call"]])
+    write_csv(folder / "2025-02-28_activities.csv", ACT_HEADER, [
+        ["X3", "A1", "", "R1", "2025-02-05", "visit"], ["X4", "A1", "", "R1", "2025-02-30", "call"],
+        ["X5", "A1", "", "R1", "2025-02-07", "fax"], ["X6", "A1", "", "R1", "2025-02-08", "email"]])
+    r = ingest(con, tmp_settings, "activities")
+    assert [(f.status, f.rows_read, f.rows_loaded) for f in r.files] == [("loaded", 2, 2), ("partial", 4, 2)]
+    rows = con.execute("SELECT activity_id, _source_file, _row_number FROM raw.activities ORDER BY 1").fetchall()
+    jan, feb = "activities/2025-01-31_activities.csv", "activities/2025-02-28_activities.csv"
+    assert rows == [("X1", jan, 2), ("X2", jan, 3), ("X3", feb, 2), ("X6", feb, 5)]
+    assert [(i[0], i[1]) for i in issues(con, "2025-02-28")] == [(3, "activity_date"), (4, "activity_type")]
+    with (tmp_settings.quarantine_dir / "activities/2025-02-28_activities.rejected.csv").open() as f:
+        rejected = [(r["activity_id"], r["_row"], r["_reason"][:14]) for r in csv.DictReader(f)]
+    assert rejected == [("X4", "3", "activity_date:"), ("X5", "4", "activity_type:")]  # rows of its own file
+
+
+def test_a_malformed_file_among_files_read_together_is_named_and_the_others_load(con, tmp_settings):
+    folder = tmp_settings.inbox / "payments"
+    write_csv(folder / "2025-01-31_payments.csv", PAY_HEADER, [["P1", "C1", "2025-01-05", "100", "CNY"]])
+    (folder / "2025-02-28_payments.csv").write_text(
+        "payment_id,contract_id,received_date,amount,currency\nP2,C1,2025-02-05,100,CNY\nP3,C1,2025-02-0")
+    write_csv(folder / "2025-03-31_payments.csv", PAY_HEADER, [["P4", "C1", "2025-03-05", "100", "CNY"]])
+    r = ingest(con, tmp_settings, "payments")
+    assert [f.status for f in r.files] == ["loaded", "quarantined", "loaded"]
+    assert "cannot be read as CSV: line 3" in r.files[1].message
+    assert con.execute("SELECT list(payment_id || '@' || _row_number ORDER BY payment_id) FROM raw.payments"
+                       ).fetchone()[0] == ["P1@2", "P4@2"]

@@ -10,8 +10,8 @@ import signal
 
 FAULT_POINT_ENV = "BDW_FAULT_POINT"
 POINTS = (
-    "ingest:file_loaded",  # after the first file's transaction committed
-    "ingest:mid_file",  # inside a file's transaction, before commit
+    "ingest:mid_file",  # inside a source's load transaction (its new files' rows), before commit
+    "ingest:file_loaded",  # after a source's load transaction committed
     "dbt:running",  # while dbt build runs (its first event)
     "checks:running",  # as the Great Expectations validation step starts
     "publish:copied",  # the new copy is written, not yet swapped in

@@ -3,11 +3,13 @@
 The rules of CONTRACT.md sections 1 and 2:
 - files in lexical order of their names; a file already loaded with the same content is skipped,
   and so is a file whose content equals another loaded file's (a duplicate re-export);
-- each file is read, mapped through the mapping profile, checked row by row;
+- each file is read, mapped through the mapping profile, checked row by row (files sharing a
+  header are read together, and all of a source's rows are checked by one query);
 - finance sources are all or nothing per file, CRM and HR sources load their good rows;
 - a quarantined file or row is copied to the quarantine folder with its reasons, and every
   problem is recorded in ``raw._load_issues`` naming file, row, column and rule;
-- each file's load is one transaction: a crash leaves either the old or the new state.
+- the files that load are written in one transaction per source, a quarantined file in one of its
+  own: a crash leaves either the old or the new state, never part of a file.
 
 Raw tables hold every loaded row of every file with its lineage; the merge rules (later file
 wins, ``is_deleted`` removes a key) are applied by the dbt staging models.
@@ -110,9 +112,14 @@ def profile_for(settings: Settings, folder: Path) -> Profile:
 
 def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_name: str,
                   run_id: str | None = None) -> SourceResult:
-    """Load a source's new files. Every file is read and mapped on its own; the rows of all of
-    them are then checked in one query (the checking query is costly to plan, not to run), and
-    each file is loaded, or quarantined, in a transaction of its own, in lexical order."""
+    """Load a source's new files, in lexical order.
+
+    The work is done per source, not per file, because per-statement costs dominate small files:
+    the UTF-8 CSV files that share a header are read by one ``read_csv`` (a file DuckDB cannot read
+    sends its group back to one read per file, so that the error names the file), the rows of all
+    files are checked by one query, and the files that load are written in one transaction. Each
+    file is still judged on its own: a file that cannot be read, or a finance file with a bad row,
+    is quarantined in a transaction of its own and the others load."""
     source = SOURCES[source_name]
     run_id = run_id or uuid.uuid4().hex
     ensure_raw_tables(con)
@@ -126,21 +133,14 @@ def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_nam
     mapping = profile.for_source(source_name)
     scratch = settings.workdir / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    results: list[FileResult | _Pending] = []
-    for index, path in enumerate(files):
-        results.append(_stage_file(con, settings, source, mapping, profile.name, path, run_id, scratch, index))
-    pending = [p for p in results if isinstance(p, _Pending)]
-    if pending:
-        extras = list(dict.fromkeys(e for p in pending for e in p.extras))
-        union = " UNION ALL BY NAME ".join(f"SELECT *, {p.index} AS _file_idx FROM _prep_{p.index}" for p in pending)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _prep_all AS {union}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, '_prep_all', extras)}")
-    for item in results:
-        result.files.append(_finish_file(con, settings, source, profile.name, run_id, item)
-                            if isinstance(item, _Pending) else item)
-    for p in pending:
-        con.execute(f"DROP TABLE IF EXISTS _in_{p.index}")
-        con.execute(f"DROP TABLE IF EXISTS _prep_{p.index}")
+    batch = _Batch(con, settings, source, mapping, profile.name, run_id, scratch)
+    try:
+        for index, path in enumerate(files):
+            batch.stage(index, path)
+        batch.read()
+        result.files = batch.finish()
+    finally:
+        batch.drop_temp_tables()
     return result
 
 
@@ -152,89 +152,206 @@ class _Pending:
     path: Path
     rel: str
     digest: str
-    read: readers.ReadResult
-    extras: list[str]
+    read: readers.ReadResult | None = None
+    extras: list[str] = field(default_factory=list)
+    grouped: bool = False  # read with other files: its rows are those of ``read.table`` with its _file_idx
 
 
-def _manifest_state(con: duckdb.DuckDBPyConnection, source: str, rel: str,
-                    digest: str) -> tuple[str | None, str | None]:
-    """(status of this file with this content, name of another loaded file with the same content)."""
-    same = con.execute(
-        "SELECT status FROM raw._load_manifest WHERE source = ? AND file = ? AND file_hash = ?",
-        [source, rel, digest]).fetchone()
-    twin = con.execute(
-        "SELECT file FROM raw._load_manifest WHERE source = ? AND file <> ? AND file_hash = ? "
-        "AND status IN ('loaded', 'partial') ORDER BY file LIMIT 1", [source, rel, digest]).fetchone()
-    return (same[0] if same else None), (twin[0] if twin else None)
+class _Batch:
+    """One source's files in one pass: stage (skip known files), read, check, load."""
 
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source: Source,
+                 mapping: SourceMapping, profile_name: str, run_id: str, scratch: Path) -> None:
+        self.con, self.settings, self.source, self.mapping = con, settings, source, mapping
+        self.profile_name, self.run_id, self.scratch = profile_name, run_id, scratch
+        rows = con.execute("SELECT file, file_hash, status FROM raw._load_manifest WHERE source = ? ORDER BY file",
+                           [source.name]).fetchall()
+        self.known = {file: (digest, status) for file, digest, status in rows}
+        self.loaded_by_digest: dict[str, list[str]] = {}  # loaded or partial files per content, name order
+        for file, digest, status in rows:
+            if status in ("loaded", "partial"):
+                self.loaded_by_digest.setdefault(digest, []).append(file)
+        self.results: dict[int, FileResult | _Pending] = {}
+        self.temps: list[str] = []
+        self.groups: list[str] = []
 
-def _stage_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, mapping: SourceMapping,
-                profile_name: str, path: Path, run_id: str, scratch: Path, index: int) -> FileResult | _Pending:
-    """Skip a file already loaded, quarantine one that cannot be read, or read and map it."""
-    rel = path.relative_to(settings.inbox).as_posix()
-    digest = readers.file_hash(path)
-    status, twin = _manifest_state(con, source.name, rel, digest)
-    if status in ("loaded", "partial", "duplicate"):
-        return FileResult(source.name, rel, "unchanged", message="already loaded with the same content")
-    if twin:
-        # a twin loaded by an earlier run; a twin loaded earlier in this run is caught in _finish_file
-        _record_manifest(con, source.name, rel, digest, path, None, profile_name, "duplicate", 0, 0, 0,
-                         f"same content as {twin}; skipped", run_id)
-        return FileResult(source.name, rel, "duplicate", message=f"same content as {twin}; skipped")
-    try:
-        read = readers.read_any(con, path, f"_in_{index}", scratch, _header_test(source, mapping))
-        extras = _prepare(con, source, mapping, read, f"_prep_{index}")
-    except (readers.UnreadableFile, MissingColumns) as e:
-        return _quarantine_file(con, settings, source, path, rel, digest, profile_name, run_id, str(e))
-    return _Pending(index, path, rel, digest, read, extras)
+    def twin(self, rel: str, digest: str) -> str | None:
+        """Another loaded file with this content (the first by name)."""
+        return next((f for f in sorted(self.loaded_by_digest.get(digest, ())) if f != rel), None)
 
+    def stage(self, index: int, path: Path) -> None:
+        """Skip a file already loaded with the same content, or a duplicate of another one."""
+        rel = path.relative_to(self.settings.inbox).as_posix()
+        digest = readers.file_hash(path)
+        known = self.known.get(rel)
+        if known and known[0] == digest and known[1] in ("loaded", "partial", "duplicate"):
+            self.results[index] = FileResult(self.source.name, rel, "unchanged",
+                                             message="already loaded with the same content")
+            return
+        if twin := self.twin(rel, digest):  # a twin loaded by an earlier run; one of this run is caught in finish
+            self.results[index] = self._duplicate(rel, digest, path, twin)
+            return
+        self.results[index] = _Pending(index, path, rel, digest)
 
-def _finish_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, profile_name: str,
-                 run_id: str, p: _Pending) -> FileResult:
-    """Load the file's good rows, or quarantine it, by the source's policy, in one transaction."""
-    status, twin = _manifest_state(con, source.name, p.rel, p.digest)
-    if twin:  # an earlier file of this run had the same content
-        _record_manifest(con, source.name, p.rel, p.digest, p.path, None, profile_name, "duplicate", 0, 0, 0,
-                         f"same content as {twin}; skipped", run_id)
-        return FileResult(source.name, p.rel, "duplicate", message=f"same content as {twin}; skipped")
-    rows_read = p.read.rows
-    issues = con.execute(
-        "SELECT _row_number, i.column, i.rule, i.value FROM (SELECT _row_number, unnest(_issues) AS i "
-        "FROM _checked WHERE _file_idx = ? AND len(_issues) > 0) ORDER BY _row_number", [p.index]).fetchall()
-    bad_rows = con.execute("SELECT count(*) FROM _checked WHERE _file_idx = ? AND len(_issues) > 0",
-                           [p.index]).fetchone()[0]
-    if bad_rows and settings.policy(source.name) == "file":
-        return _quarantine_file(
-            con, settings, source, p.path, p.rel, p.digest, profile_name, run_id,
-            f"{bad_rows} of {rows_read} rows break the contract; finance files load all or nothing",
-            issues, rows_read)
-    status = "partial" if bad_rows else "loaded"
-    loaded = rows_read - bad_rows
-    now = dt.datetime.now()
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for extra in p.extras:
-            con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
-        con.execute(f"DELETE FROM raw.{source.name} WHERE _source_file = ?", [p.rel])
-        cols = ", ".join(q(c) for c in [*source.column_names, *p.extras, "_row_number"])
-        con.execute(
-            f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, ? AS _source_file, ? AS _loaded_at, "
-            "? AS _file_hash FROM _checked WHERE _file_idx = ? AND len(_issues) = 0 ORDER BY _row_number",
-            [p.rel, now, p.digest, p.index])
-        _replace_issues(con, run_id, source.name, p.rel, issues, "rejected_row")
-        message = f"{bad_rows} bad rows quarantined" if bad_rows else ""
-        _record_manifest(con, source.name, p.rel, p.digest, p.path, p.read, profile_name, status, rows_read, loaded,
-                         bad_rows, message, run_id)
-        fault_point("ingest:mid_file")
-        con.execute("COMMIT")
-        fault_point("ingest:file_loaded")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    if bad_rows:
-        _write_rejected_rows(con, settings, source.name, p)
-    return FileResult(source.name, p.rel, status, rows_read, loaded, bad_rows, message,
-                      [_issue_line(p.rel, *i) for i in issues[:20]])
+    def _duplicate(self, rel: str, digest: str, path: Path, twin: str) -> FileResult:
+        _record_manifest(self.con, self.source.name, rel, digest, path, None, self.profile_name, "duplicate",
+                         0, 0, 0, f"same content as {twin}; skipped", self.run_id)
+        return FileResult(self.source.name, rel, "duplicate", message=f"same content as {twin}; skipped")
+
+    def _forget(self, rel: str) -> None:
+        """``rel`` is being replaced: its earlier content no longer makes another file a duplicate."""
+        if rel in self.known:
+            self.loaded_by_digest[self.known[rel][0]] = [
+                f for f in self.loaded_by_digest.get(self.known[rel][0], ()) if f != rel]
+
+    def _quarantine(self, p: _Pending, reason: str, row_issues: list[tuple] | None = None,
+                    rows_read: int = 0) -> None:
+        self._forget(p.rel)
+        self.results[p.index] = _quarantine_file(self.con, self.settings, self.source, p.path, p.rel, p.digest,
+                                                 self.profile_name, self.run_id, reason, row_issues, rows_read)
+
+    def read(self) -> None:
+        """Read and map every pending file; UTF-8 CSV files sharing a header are read together."""
+        groups: dict[readers.CsvLayout, list[_Pending]] = {}
+        for p in [r for r in self.results.values() if isinstance(r, _Pending)]:
+            try:
+                fmt = readers.file_format(p.path)
+                readers.check_not_empty(p.path, fmt)
+                if fmt == "csv":
+                    layout = readers.csv_layout(p.path)
+                    if layout.utf8:
+                        groups.setdefault(layout, []).append(p)
+                        continue
+                p.read = readers.read_any(self.con, p.path, f"_in_{p.index}", self.scratch,
+                                          _header_test(self.source, self.mapping))
+                self.temps.append(f"_in_{p.index}")
+            except readers.UnreadableFile as e:
+                self._quarantine(p, str(e))
+                continue
+            self._prepare(p, [p])
+        for layout, members in groups.items():
+            self._read_group(layout, members)
+
+    def _read_group(self, layout: readers.CsvLayout, members: list[_Pending]) -> None:
+        if len(members) > 1:
+            table = f"_grp_{members[0].index}"
+            self.groups.append(table)
+            try:
+                reads = readers.read_csv_group(self.con, {p.index: p.path for p in members}, layout, table)
+            except duckdb.Error:
+                pass  # some file is malformed: read them one by one below, so that its error names it
+            else:
+                for p in members:
+                    p.read, p.grouped = reads[p.index], True
+                self._prepare(members[0], members)
+                return
+        for p in members:
+            try:
+                p.read = readers.read_csv(self.con, p.path, f"_in_{p.index}", self.scratch, layout)
+                self.temps.append(f"_in_{p.index}")
+            except readers.UnreadableFile as e:
+                self._quarantine(p, str(e))
+                continue
+            self._prepare(p, [p])
+
+    def _prepare(self, first: _Pending, members: list[_Pending]) -> None:
+        out = f"_prep_{first.index}"
+        try:
+            extras = _prepare(self.con, self.source, self.mapping, first.read, out,
+                              None if first.grouped else first.index)
+        except (readers.UnreadableFile, MissingColumns) as e:
+            for p in members:
+                self._quarantine(p, str(e))
+            return
+        self.temps.append(out)
+        for p in members:
+            p.extras = extras
+
+    def finish(self) -> list[FileResult]:
+        """Check every read file's rows in one query, then judge and load the files in name order."""
+        pending = [r for r in self.results.values() if isinstance(r, _Pending)]
+        if not pending:
+            return [self.results[i] for i in sorted(self.results)]
+        con, source = self.con, self.source
+        extras = list(dict.fromkeys(e for p in pending for e in p.extras))
+        preps = [t for t in self.temps if t.startswith("_prep_")]
+        rows = preps[0]
+        if len(preps) > 1:
+            rows = "_prep_all"
+            union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in preps)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _prep_all AS {union}")
+            self.temps.append(rows)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, rows, extras)}")
+        self.temps.append("_checked")
+        bad = dict(con.execute("SELECT _file_idx, count(*) FROM _checked WHERE len(_issues) > 0 GROUP BY 1").fetchall())
+        loads: list[tuple[_Pending, int, list[tuple]]] = []
+        for index in sorted(self.results):
+            p = self.results[index]
+            if not isinstance(p, _Pending):
+                continue
+            if twin := self.twin(p.rel, p.digest):  # an earlier file of this run had the same content
+                self.results[index] = self._duplicate(p.rel, p.digest, p.path, twin)
+                continue
+            bad_rows = bad.get(p.index, 0)
+            issues = con.execute(
+                "SELECT _row_number, i.column, i.rule, i.value FROM (SELECT _row_number, unnest(_issues) AS i "
+                "FROM _checked WHERE _file_idx = ? AND len(_issues) > 0) ORDER BY _row_number",
+                [p.index]).fetchall() if bad_rows else []
+            if bad_rows and self.settings.policy(source.name) == "file":
+                self._quarantine(p, f"{bad_rows} of {p.read.rows} rows break the contract; finance files load "
+                                 "all or nothing", issues, p.read.rows)
+                continue
+            loads.append((p, bad_rows, issues))
+            self._forget(p.rel)
+            self.loaded_by_digest.setdefault(p.digest, []).append(p.rel)
+        if loads:
+            self._load(loads, extras)
+        return [self.results[i] for i in sorted(self.results)]
+
+    def _load(self, loads: list[tuple[_Pending, int, list[tuple]]], extras: list[str]) -> None:
+        """The good rows of every loading file, their issues and manifest rows: one transaction."""
+        con, source = self.con, self.source
+        now = dt.datetime.now()
+        values = ", ".join(f"({p.index}, {lit(p.rel)}, {lit(p.digest)})" for p, _, _ in loads)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _loading AS SELECT * FROM (VALUES {values}) "
+                    "v(_file_idx, _source_file, _file_hash)")
+        self.temps.append("_loading")
+        replaced = [p.rel for p, _, _ in loads if p.rel in self.known]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for extra in extras:
+                con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
+            if replaced:  # a file delivered again with new content replaces its rows
+                con.execute(f"DELETE FROM raw.{source.name} WHERE list_contains(?, _source_file)", [replaced])
+            cols = ", ".join(f"c.{q(c)}" for c in [*source.column_names, *extras, "_row_number"])
+            con.execute(
+                f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, l._source_file, ? AS _loaded_at, l._file_hash "
+                "FROM _checked c JOIN _loading l USING (_file_idx) WHERE len(c._issues) = 0 "
+                "ORDER BY c._file_idx, c._row_number", [now])
+            for p, bad_rows, issues in loads:
+                _replace_issues(con, self.run_id, source.name, p.rel, issues, "rejected_row")
+                message = f"{bad_rows} bad rows quarantined" if bad_rows else ""
+                _record_manifest(con, source.name, p.rel, p.digest, p.path, p.read, self.profile_name,
+                                 "partial" if bad_rows else "loaded", p.read.rows, p.read.rows - bad_rows,
+                                 bad_rows, message, self.run_id)
+                self.results[p.index] = FileResult(source.name, p.rel, "partial" if bad_rows else "loaded",
+                                                   p.read.rows, p.read.rows - bad_rows, bad_rows, message,
+                                                   [_issue_line(p.rel, *i) for i in issues[:20]])
+            fault_point("ingest:mid_file")
+            con.execute("COMMIT")
+            fault_point("ingest:file_loaded")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for p, bad_rows, _ in loads:
+            if bad_rows:
+                _write_rejected_rows(con, self.settings, source.name, p)
+
+    def drop_temp_tables(self) -> None:
+        for t in self.temps:
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+        for g in self.groups:
+            readers.drop_group(self.con, g)
 
 
 class MissingColumns(Exception):
@@ -258,8 +375,9 @@ def extra_column_name(header: str) -> str:
 
 
 def _prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapping,
-             read: readers.ReadResult, out: str) -> list[str]:
-    """Rename headers to contract columns, apply the profile, trim blanks to NULL: table ``out``."""
+             read: readers.ReadResult, out: str, file_idx: int | None) -> list[str]:
+    """Rename headers to contract columns, apply the profile, trim blanks to NULL: table ``out``,
+    with ``_file_idx`` (``file_idx``, or the read table's own column for a group of files)."""
     contract_cols = set(source.column_names)
     by_column: dict[str, str] = {}  # contract column -> header in the file
     by_normalised: dict[str, str] = {}  # normalised header -> header in the file
@@ -306,7 +424,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapp
             f"(the header row {read.header_row} has: {found})")
     select = [f"{e} AS {q(c)}" for c, e in exprs.items()]
     select += [f"{text(h)} AS {q(name)}" for name, h in extras.items()]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number FROM {read.table}")
+    file_col = "_file_idx" if file_idx is None else f"{int(file_idx)} AS _file_idx"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number, {file_col} "
+                f"FROM {read.table}")
     return list(extras)
 
 
@@ -372,8 +492,10 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, settings: Settings, source:
 def _write_rejected_rows(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, p: _Pending) -> None:
     """The bad rows as exported, each with its reasons, for the user to fix and drop again."""
     out = _quarantine_dir(settings, source) / f"{p.path.stem}.rejected.csv"
+    own = ("i.* EXCLUDE (_row_number, _file_idx)", f" AND i._file_idx = {p.index}") if p.grouped \
+        else ("i.* EXCLUDE (_row_number)", "")
     con.execute(
-        "COPY (SELECT i.* EXCLUDE (_row_number), c._row_number AS _row, array_to_string(list_transform(c._issues, "
+        f"COPY (SELECT {own[0]}, c._row_number AS _row, array_to_string(list_transform(c._issues, "
         f"lambda x: x.column || ': ' || x.rule), '; ') AS _reason FROM {p.read.table} i JOIN _checked c "
-        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number "
+        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number{own[1]} "
         f"WHERE len(c._issues) > 0 ORDER BY _row) TO {lit(str(out))} (HEADER, DELIMITER ',')")

@@ -7,12 +7,14 @@ import datetime as dt
 import json
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
+from bdw.catalog import relation_exists
 from bdw.config import Settings
 from bdw.quality.summary import quality_summary
 from bdw.run_context import export_environment, resolve_as_of
@@ -59,7 +61,8 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             resources={"bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
                                           workdir=str(settings.workdir), profile=settings.profile or "",
-                                          as_of=as_of.isoformat(), full_refresh=full_refresh)},
+                                          as_of=as_of.isoformat(), full_refresh=full_refresh,
+                                          single_process=True)},
         )
         failures = [f"{ev.step_key}: {root_cause_line(ev)}" for ev in result.all_events if ev.is_step_failure]
         steps = step_windows(instance, result.run_id)
@@ -68,12 +71,28 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     published = not any(f.startswith("warehouse:") for f in failures) and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
                          log=log_path, phases=phases)
-    outcome.record = write_run_record(settings, outcome, steps, started, time.time())
     if not result.success:
         # under the daemon the run-failure sensor sends this; a headless run sends it itself
         notify_run_failure(settings, run_id=result.run_id, failures=failures, as_of=as_of, log=log_path)
-    outcome.summary = summarise(settings, outcome)
+    with read_work_db(settings) as con:
+        outcome.record = write_run_record(con, outcome, steps, started, time.time())
+        outcome.summary = summarise(con, settings, outcome)
     return outcome
+
+
+@contextlib.contextmanager
+def read_work_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """The working database, read-only; None when there is none yet, or when a failed step's dbt
+    process still holds it for a moment (the record and summary then go without its figures)."""
+    con = None
+    if settings.work_db.exists():
+        with contextlib.suppress(duckdb.Error):
+            con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        yield con
+    finally:
+        if con is not None:
+            con.close()
 
 
 def phase_of(step_key: str) -> str:
@@ -123,31 +142,19 @@ def phase_seconds(steps: list[StepWindow]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in totals.items()}
 
 
-def write_run_record(settings: Settings, outcome: RunOutcome, steps: list[StepWindow], started: float,
-                     finished: float) -> Path | None:
+def write_run_record(con: duckdb.DuckDBPyConnection | None, outcome: RunOutcome, steps: list[StepWindow],
+                     started: float, finished: float) -> Path | None:
     """``run_<...>.json`` beside the run log: the run's step windows, phase seconds and rows per
     source, for the benchmark harness (benchmarks/harness.py) and anyone timing runs."""
     if outcome.log is None:
         return None
     rows: dict[str, dict[str, int]] = {}
-    con: duckdb.DuckDBPyConnection | None = None
-    if settings.work_db.exists():
-        try:  # a failed step's dbt process may still hold the file for a moment: the record goes without rows
-            con = duckdb.connect(str(settings.work_db), read_only=True)
-        except duckdb.Error:
-            con = None
-    if con is not None:
-        try:
-            has_manifest = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
-                                       "AND table_name = '_load_manifest'").fetchone()[0]
-            if has_manifest:
-                for source, files, read, loaded in con.execute(
-                        "SELECT source, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0) "
-                        "FROM raw._load_manifest WHERE run_id = ? GROUP BY source ORDER BY source",
-                        [outcome.run_id]).fetchall():
-                    rows[source] = {"files": files, "rows_read": int(read), "rows_loaded": int(loaded)}
-        finally:
-            con.close()
+    if con is not None and relation_exists(con, "raw", "_load_manifest"):
+        for source, files, read, loaded in con.execute(
+                "SELECT source, count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0) "
+                "FROM raw._load_manifest WHERE run_id = ? GROUP BY source ORDER BY source",
+                [outcome.run_id]).fetchall():
+            rows[source] = {"files": files, "rows_read": int(read), "rows_loaded": int(loaded)}
     record = {
         "run_id": outcome.run_id, "as_of": outcome.as_of.isoformat(), "success": outcome.success,
         "published": outcome.published, "started_at": started, "finished_at": finished,
@@ -164,15 +171,11 @@ def _mtime(path: Path) -> float | None:
     return path.stat().st_mtime_ns if path.exists() else None
 
 
-def summarise(settings: Settings, outcome: RunOutcome) -> str:
+def summarise(con: duckdb.DuckDBPyConnection | None, settings: Settings, outcome: RunOutcome) -> str:
     lines = [f"bdw run {outcome.run_id[:8]} as of {outcome.as_of}: inbox {settings.inbox}"]
-    if settings.work_db.exists():
-        con = duckdb.connect(str(settings.work_db), read_only=True)
-        try:
-            lines += _load_summary(con, outcome.run_id)
-            lines += quality_summary(con, settings, outcome.run_id)
-        finally:
-            con.close()
+    if con is not None and relation_exists(con, "raw", "_load_manifest"):
+        lines += _load_summary(con, outcome.run_id)
+        lines += quality_summary(con, settings, outcome.run_id)
     if outcome.failures:
         lines.append("FAILED steps:")
         lines += [f"  - {f}" for f in outcome.failures]
@@ -210,9 +213,7 @@ def _load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
                 "SELECT message FROM raw._load_issues ORDER BY severity, file, row_number NULLS FIRST LIMIT 10"
         ).fetchall():
             lines.append(f"  - {message}")
-    has_refs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
-                           "AND table_name = 'reference_issues'").fetchone()[0]
-    if has_refs:
+    if relation_exists(con, "dq", "reference_issues"):
         counts = con.execute("SELECT rule, count(*) FROM dq.reference_issues GROUP BY 1 ORDER BY 1").fetchall()
         if counts:
             lines.append("Reference problems (rows loaded, left out of the KPIs they affect; dq.reference_issues): "

@@ -118,19 +118,40 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path) -> ReadResult:
+@dataclass(frozen=True)
+class CsvLayout:
+    """What DuckDB must be told to read a CSV file: its encoding, header names and delimiter."""
+
+    encoding: str
+    headers: tuple[str, ...]
+    delim: str
+
+    @property
+    def utf8(self) -> bool:
+        return self.encoding in ("utf-8", "utf-8-sig")
+
+
+def csv_layout(path: Path) -> CsvLayout:
     encoding = detect_encoding(path)
     names, delim = csv_header(path, encoding)
-    headers = _unique([n.replace("\ufeff", "") for n in names])
-    source = path if encoding in ("utf-8", "utf-8-sig") else _transcode(path, encoding, workdir)
+    return CsvLayout(encoding, tuple(_unique([n.replace("\ufeff", "") for n in names])), delim)
+
+
+def _csv_options(layout: CsvLayout) -> tuple[str, list]:
+    return ("auto_detect = false, header = true, columns = ?, delim = ?, quote = '\"', escape = '\"', "
+            "strict_mode = true, null_padding = false, skip = 0",
+            [{h: "VARCHAR" for h in layout.headers}, layout.delim])
+
+
+def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
+             layout: CsvLayout | None = None) -> ReadResult:
+    layout = layout or csv_layout(path)
+    source = path if layout.utf8 else _transcode(path, layout.encoding, workdir)
+    options, params = _csv_options(layout)
     try:
         try:
-            con.execute(
-                f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(?, auto_detect = false, "
-                "header = true, columns = ?, delim = ?, quote = '\"', escape = '\"', strict_mode = true, "
-                "null_padding = false, skip = 0)",
-                [str(source), {h: "VARCHAR" for h in headers}, delim],
-            )
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM read_csv(?, {options})",
+                        [str(source), *params])
         except duckdb.Error as e:
             raise UnreadableFile(_csv_error(e)) from None
         con.execute(f"ALTER TABLE {table} ADD COLUMN _row_number INTEGER")
@@ -139,7 +160,42 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
     finally:
         if source != path:
             source.unlink(missing_ok=True)
-    return ReadResult(table, headers, rows, "csv", encoding, 1)
+    return ReadResult(table, list(layout.headers), rows, "csv", layout.encoding, 1)
+
+
+def read_csv_group(con: duckdb.DuckDBPyConnection, paths: dict[int, Path], layout: CsvLayout,
+                   table: str) -> dict[int, ReadResult]:
+    """Several UTF-8 CSV files with the same header in one read (DuckDB reads them in parallel,
+    and the per-statement cost is paid once, not per file). ``table`` becomes a view of the rows
+    with ``_row_number`` (as in :func:`read_csv`) and ``_file_idx`` (the key of ``paths``).
+
+    Raises ``duckdb.Error`` when any file is malformed: the caller then reads the files one by
+    one, so that the error names the file."""
+    options, params = _csv_options(layout)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_text AS SELECT * FROM read_csv(?, {options}, "
+                "filename = '_bdw_file')", [[str(p) for p in paths.values()], *params])
+    values = ", ".join(f"({_lit(str(p))}, {i})" for i, p in paths.items())
+    # the text table holds each file's rows in file order (DuckDB preserves insertion order), so a
+    # row's number is its rowid's distance from its file's first row
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_files AS SELECT v._bdw_file, v._file_idx, "
+                f"min(t.rowid) AS _first, count(t.rowid) AS _rows FROM (VALUES {values}) v(_bdw_file, _file_idx) "
+                f"LEFT JOIN {table}_text t USING (_bdw_file) GROUP BY ALL")
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT t.* EXCLUDE (_bdw_file), "
+        f"CAST(t.rowid - f._first + 2 AS INTEGER) AS _row_number, f._file_idx "
+        f"FROM {table}_text t JOIN {table}_files f USING (_bdw_file)")
+    rows = dict(con.execute(f"SELECT _file_idx, _rows FROM {table}_files").fetchall())
+    return {i: ReadResult(table, list(layout.headers), rows[i], "csv", layout.encoding, 1) for i in paths}
+
+
+def drop_group(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {table}")
+    con.execute(f"DROP TABLE IF EXISTS {table}_text")
+    con.execute(f"DROP TABLE IF EXISTS {table}_files")
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _csv_error(e: duckdb.Error) -> str:
@@ -264,6 +320,18 @@ def _reread(ws, header_row: int) -> Iterable[tuple[int, list[str | None]]]:
             yield number, cells
 
 
+def file_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UnreadableFile(f"unsupported file type {path.suffix!r}: use .csv, .xlsx or .parquet")
+    return fmt
+
+
+def check_not_empty(path: Path, fmt: str) -> None:
+    if path.stat().st_size == 0 or (fmt == "csv" and _is_blank_file(path)):
+        raise UnreadableFile("the file is empty (not even a header row)")
+
+
 def read_any(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -271,11 +339,8 @@ def read_any(
     workdir: Path,
     is_header: Callable[[list[str]], bool],
 ) -> ReadResult:
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise UnreadableFile(f"unsupported file type {path.suffix!r}: use .csv, .xlsx or .parquet")
-    if path.stat().st_size == 0 or (fmt == "csv" and _is_blank_file(path)):
-        raise UnreadableFile("the file is empty (not even a header row)")
+    fmt = file_format(path)
+    check_not_empty(path, fmt)
     if fmt == "csv":
         return read_csv(con, path, table, workdir)
     if fmt == "parquet":

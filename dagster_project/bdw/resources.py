@@ -29,6 +29,8 @@ class BdwSettings(ConfigurableResource):
     profile: str = ""
     as_of: str = ""
     full_refresh: bool = False  # rebuild the incremental dbt models from raw (`bdw run --full-refresh`)
+    # every step runs in this one process (`bdw run`): modules a later step needs can be loaded early
+    single_process: bool = False
 
     def settings(self) -> Settings:
         return load_settings(self.inbox or None, self.warehouse or None, self.workdir or None, self.profile or None)

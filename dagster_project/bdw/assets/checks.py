@@ -15,6 +15,8 @@ and sends the alerts (bdw.quality.run).
 """
 
 
+import contextlib
+import threading
 from typing import TYPE_CHECKING
 
 from dagster import (
@@ -52,6 +54,22 @@ def _spec(rule: Rule) -> AssetCheckSpec:
         additional_deps=extra,
         metadata={"suite": rule.suite, "severity": rule.severity.upper(), "engine": "great_expectations"},
     )
+
+
+def preload_in_background() -> threading.Thread:
+    """Load the checks step's modules (pandas, Great Expectations) in a background thread. For a run
+    whose steps share one process (``bdw run``), started while dbt builds in its own process; a
+    failure here is ignored, the step's own import reports it."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            from bdw.quality.gx_runner import preload
+
+            preload()
+
+    thread = threading.Thread(target=load, name="gx-preload", daemon=True)
+    thread.start()
+    return thread
 
 
 RULES = all_rules(load_quality_config(load_settings().config_dir))

@@ -7,6 +7,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
+from bdw.assets.checks import preload_in_background
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.dbt_project import dbt_project, prune_invocation_targets
 from bdw.faults import fault_point
@@ -41,6 +42,8 @@ def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: Bdw
     merged base models build incrementally unless the run asks for a full refresh."""
     settings = bdw.settings()
     export_environment(settings)
+    if bdw.single_process:
+        preload_in_background()  # the checks step that follows runs in this process too
     with duckdb.get_connection() as con:
         write_run_context(con, bdw.as_of_date(), context.run.run_id)
     args = ["build", *(["--full-refresh"] if bdw.full_refresh else [])]

@@ -107,6 +107,16 @@ def _prune_results(results_dir: Path, docs_dir: Path, keep_runs: int) -> None:
                     d.rmdir()
 
 
+def preload() -> None:
+    """Import Great Expectations and what this runner takes from it: several seconds of imports
+    that a single-process run pays while dbt builds, not when the checks step starts."""
+    import great_expectations  # noqa: F401
+    import great_expectations.expectations  # noqa: F401
+    from great_expectations.data_context.types.base import DataContextConfig  # noqa: F401
+
+    from bdw.quality import gx_actions  # noqa: F401
+
+
 def _context(results_dir: Path, docs_dir: Path):
     import great_expectations as gx
     from great_expectations.data_context.types.base import (

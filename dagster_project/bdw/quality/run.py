@@ -14,12 +14,13 @@ import duckdb
 import pandas as pd
 
 from bdw.alerts import Alert, DispatchReport, dispatch
+from bdw.catalog import relation_exists
 from bdw.config import Settings
 from bdw.quality.config import QualityConfig, load_quality_config
 from bdw.quality.gx_runner import RuleResult, run_suites
 from bdw.quality.history import append_completeness, append_results
 from bdw.quality.rules import COMPLETENESS_SUITE, all_rules
-from bdw.quality.snapshots import completeness_by_owner, read_snapshots, relation_exists
+from bdw.quality.snapshots import completeness_by_owner, read_snapshots
 from bdw.run_context import newest_date, newest_file_date
 
 log = logging.getLogger(__name__)

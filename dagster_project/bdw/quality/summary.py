@@ -7,13 +7,12 @@ from collections import Counter
 
 import duckdb
 
+from bdw.catalog import relation_exists
 from bdw.config import Settings
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
-    has = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'dq' "
-                      "AND table_name = 'validation_results'").fetchone()[0]
-    if not has:
+    if not relation_exists(con, "dq", "validation_results"):
         return []
     rows = con.execute("""
         SELECT severity, success, asset, check_name, message
