@@ -66,3 +66,26 @@ def test_dagster_validates_the_definitions_from_the_repo_root():
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "All code locations passed validation" in done.stdout + done.stderr
+
+
+def test_dbt_resource_skips_start_up_work(defs, monkeypatch):
+    """dagster-dbt runs ``dbt --version`` in a subprocess and builds a dbt adapter before every
+    invocation (~5 s); ours reads the installed dbt-core's version and builds none. The hooks are
+    private methods of dagster-dbt: this fails when an upgrade renames them."""
+    import importlib.metadata
+
+    import dagster_dbt.core.resource as upstream
+
+    from bdw.dbt_project import BdwDbtCliResource
+
+    resource = defs.resources["dbt"]
+    assert isinstance(resource, BdwDbtCliResource)
+    for name in ("_cli_version", "_initialize_dbt_core_adapter"):
+        assert name in vars(upstream.DbtCliResource), f"dagster-dbt no longer has {name}"
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"dbt --version was run: {args}")
+
+    monkeypatch.setattr(upstream, "check_output", no_subprocess)
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

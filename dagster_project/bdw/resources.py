@@ -9,10 +9,10 @@ from contextlib import contextmanager
 
 import duckdb
 from dagster import ConfigurableResource, EnvVar
-from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings
+from bdw.config import DUCKDB_PATH_ENV, Settings, load_settings
+from bdw.dbt_project import dbt_cli
 from bdw.publish import STORAGE_VERSION
 from bdw.run_context import resolve_as_of
 
@@ -75,6 +75,5 @@ def default_resources() -> dict[str, object]:
         "bdw": BdwSettings(),
         # the working database: the one DuckDB path setting, shared with dbt's profiles.yml
         "duckdb": WorkingDatabase(database=EnvVar(DUCKDB_PATH_ENV)),
-        "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR),
-                           dbt_executable=dbt_executable()),
+        "dbt": dbt_cli(),
     }
