@@ -21,6 +21,16 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).parent / "data"
 
 
+def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of one query on a DuckDB file, opened read-only and closed again (an open connection
+    would block the next run's writer)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as f:

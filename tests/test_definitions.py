@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from dagster import AssetKey
 
@@ -57,10 +61,6 @@ def test_one_job_materialises_everything(defs):
 
 def test_dagster_validates_the_definitions_from_the_repo_root():
     """What `dagster dev` (no arguments) loads: pyproject's [tool.dagster] module."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     repo = Path(__file__).resolve().parents[1]
     done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate"], cwd=repo,
                           capture_output=True, text=True, timeout=300)
@@ -68,10 +68,11 @@ def test_dagster_validates_the_definitions_from_the_repo_root():
     assert "All code locations passed validation" in done.stdout + done.stderr
 
 
-def test_dbt_resource_skips_start_up_work(defs, monkeypatch):
+def test_dbt_resource_skips_start_up_work(defs, monkeypatch, tmp_path):
     """dagster-dbt runs ``dbt --version`` in a subprocess and builds a dbt adapter before every
-    invocation (~5 s); ours reads the installed dbt-core's version and builds none. The hooks are
-    private methods of dagster-dbt: this fails when an upgrade renames them."""
+    invocation (~5 s); ours reads the installed dbt-core's version and builds none. A real
+    invocation shows it: with dagster-dbt's subprocess call made to fail, ``dbt parse`` still runs,
+    and the invocation holds no adapter (upstream's resource would hold one)."""
     import importlib.metadata
 
     import dagster_dbt.core.resource as upstream
@@ -88,4 +89,19 @@ def test_dbt_resource_skips_start_up_work(defs, monkeypatch):
 
     monkeypatch.setattr(upstream, "check_output", no_subprocess)
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
+    invocation = resource.cli(["parse", "--quiet"], target_path=tmp_path / "target")
+    invocation.wait()
+    assert invocation.is_successful() and invocation.adapter is None
+    assert (tmp_path / "target" / "manifest.json").exists()
+
+
+def test_great_expectations_preloads_in_the_background():
+    """``bdw run`` imports Great Expectations while dbt builds (bdw.assets.checks); a failing import
+    there is swallowed, so this checks, in a fresh interpreter, that it really loads."""
+    script = ("import sys; from bdw.assets.checks import preload_in_background; "
+              "assert 'great_expectations' not in sys.modules, 'already imported'; "
+              "preload_in_background().join(); "
+              "print(all(m in sys.modules for m in ('great_expectations.expectations', 'bdw.quality.gx_actions')))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"

@@ -16,7 +16,7 @@ from bdw.cli import main
 from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
 
-from conftest import ingest, write_csv
+from conftest import ingest, query, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency", "is_deleted"]
 # history tables grow by one batch per run by design: a rebuilt warehouse has one run of history
@@ -66,12 +66,8 @@ def dbt_run(work_db: Path, target: Path, *flags: str) -> dict:
 
 
 def merged(work_db: Path) -> list[tuple]:
-    con = duckdb.connect(str(work_db), read_only=True)
-    try:
-        return con.execute("SELECT payment_id, amount, coalesce(is_deleted, false), _source_file, _row_number "
-                           "FROM staging.base_finance__payments ORDER BY payment_id").fetchall()
-    finally:
-        con.close()
+    return query(work_db, "SELECT payment_id, amount, coalesce(is_deleted, false), _source_file, _row_number "
+                          "FROM staging.base_finance__payments ORDER BY payment_id")
 
 
 def rows_of(work_db: Path, catalog: str, select: str) -> int:
@@ -155,14 +151,9 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
         shutil.move(held / rel, inbox / rel)
     assert main(args) == 0
 
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        last_run = con.execute("SELECT run_id FROM raw._load_manifest ORDER BY loaded_at DESC LIMIT 1").fetchone()[0]
-        loaded = sorted(f for (f,) in con.execute(
-            "SELECT file FROM raw._load_manifest WHERE run_id = ? AND status IN ('loaded', 'partial')",
-            [last_run]).fetchall())
-    finally:
-        con.close()
+    last_run = query(wh, "SELECT run_id FROM raw._load_manifest ORDER BY loaded_at DESC LIMIT 1")[0][0]
+    loaded = sorted(f for (f,) in query(
+        wh, "SELECT file FROM raw._load_manifest WHERE run_id = ? AND status IN ('loaded', 'partial')", [last_run]))
     assert loaded == new_day  # nothing else was read again
     assert base_models_merged_incrementally() == BASE_MODELS
     assert published_differences(sample_warehouse, wh) == []

@@ -19,7 +19,7 @@ from bdw.cli import main
 from bdw.faults import FAULT_POINT_ENV, POINTS
 from test_run import PAY_HEADER, tiny_inbox
 
-from conftest import write_csv
+from conftest import query, write_csv
 
 READER = r"""
 import duckdb, json, sys, time, pathlib
@@ -57,11 +57,7 @@ def sha256(path: Path) -> str:
 
 
 def payments(wh: Path) -> int:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM staging.stg_finance__payments").fetchone()[0]
-    finally:
-        con.close()
+    return query(wh, "SELECT count(*) FROM staging.stg_finance__payments")[0][0]
 
 
 def duckdb_cli(tmp_path: Path) -> Path:
@@ -173,12 +169,8 @@ def test_publish_copies_a_working_file_in_the_published_format_byte_for_byte(tmp
         con.close()
 
     def read(path: Path) -> list[tuple]:
-        reader = duckdb.connect(str(path), read_only=True)
-        try:
-            return reader.execute("SELECT b, (SELECT table_type FROM information_schema.tables "
-                                  "WHERE table_name = 'v') FROM marts.v").fetchall()
-        finally:
-            reader.close()
+        return query(path, "SELECT b, (SELECT table_type FROM information_schema.tables WHERE table_name = 'v') "
+                           "FROM marts.v")
 
     work, wh = tmp_path / "work.duckdb", tmp_path / "wh.duckdb"
     fill(connect_writer(str(work)))

@@ -14,21 +14,14 @@ import csv
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment
 
+from conftest import query
+
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = REPO / "seeds"
-
-
-def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 def seed_threshold(name: str) -> float:

@@ -11,12 +11,13 @@ import io
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 from PIL import Image
 
 from bdw.cli import main
 from bdw.report.data import TREND_KPIS
+
+from conftest import query
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -67,14 +68,6 @@ def colours(png: bytes) -> tuple[int, float]:
     img = Image.open(io.BytesIO(png)).convert("RGB")
     counts = img.getcolors(maxcolors=img.width * img.height)
     return len(counts), max(n for n, _ in counts) / (img.width * img.height)
-
-
-def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from bdw.cli import main
 
-from conftest import CONTRACT_HEADER, contract_row, write_csv
+from conftest import CONTRACT_HEADER, contract_row, query, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
 LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
@@ -53,14 +52,6 @@ def run(inbox: Path, warehouse: Path, capsys, *extra: str) -> tuple[int, str]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")

@@ -167,7 +167,7 @@ class _Batch:
         rows = con.execute("SELECT file, file_hash, status FROM raw._load_manifest WHERE source = ? ORDER BY file",
                            [source.name]).fetchall()
         self.known = {file: (digest, status) for file, digest, status in rows}
-        self.loaded_by_digest: dict[str, list[str]] = {}  # loaded or partial files per content, name order
+        self.loaded_by_digest: dict[str, list[str]] = {}  # the loaded or partial files of each content
         for file, digest, status in rows:
             if status in ("loaded", "partial"):
                 self.loaded_by_digest.setdefault(digest, []).append(file)
@@ -214,6 +214,7 @@ class _Batch:
         """Read and map every pending file; UTF-8 CSV files sharing a header are read together."""
         groups: dict[readers.CsvLayout, list[_Pending]] = {}
         for p in [r for r in self.results.values() if isinstance(r, _Pending)]:
+            table = f"_in_{p.index}"
             try:
                 fmt = readers.file_format(p.path)
                 readers.check_not_empty(p.path, fmt)
@@ -222,9 +223,12 @@ class _Batch:
                     if layout.utf8:
                         groups.setdefault(layout, []).append(p)
                         continue
-                p.read = readers.read_any(self.con, p.path, f"_in_{p.index}", self.scratch,
-                                          _header_test(self.source, self.mapping))
-                self.temps.append(f"_in_{p.index}")
+                    p.read = readers.read_csv(self.con, p.path, table, self.scratch, layout)  # transcoded
+                elif fmt == "parquet":
+                    p.read = readers.read_parquet(self.con, p.path, table)
+                else:
+                    p.read = readers.read_xlsx(self.con, p.path, table, _header_test(self.source, self.mapping))
+                self.temps.append(table)
             except readers.UnreadableFile as e:
                 self._quarantine(p, str(e))
                 continue

@@ -330,19 +330,3 @@ def file_format(path: Path) -> str:
 def check_not_empty(path: Path, fmt: str) -> None:
     if path.stat().st_size == 0 or (fmt == "csv" and _is_blank_file(path)):
         raise UnreadableFile("the file is empty (not even a header row)")
-
-
-def read_any(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    table: str,
-    workdir: Path,
-    is_header: Callable[[list[str]], bool],
-) -> ReadResult:
-    fmt = file_format(path)
-    check_not_empty(path, fmt)
-    if fmt == "csv":
-        return read_csv(con, path, table, workdir)
-    if fmt == "parquet":
-        return read_parquet(con, path, table)
-    return read_xlsx(con, path, table, is_header)
