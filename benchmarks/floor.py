@@ -22,11 +22,9 @@ Prints one JSON line: seconds for ingest, seeds, models and total, rows per sour
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import hashlib
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -41,11 +39,11 @@ from bdw.contract import SOURCES, Source
 from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
 from bdw.mapping import normalise_header
 from bdw.readers import csv_header, detect_encoding, read_parquet, read_xlsx
+from bdw.run_context import resolve_as_of
 from bdw.validation import checked_select, install_macros, lit, q
 
 CACHE = Path(os.environ.get("BDW_BENCH_CACHE", "/tmp/bdw-bench"))
 DB_NAME = "floor"  # the database name compiled into the SQL: the floor's file is always floor.duckdb
-_LEADING_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})")
 
 
 # ---- dbt's compiled SQL (prepared before the clock starts) ----------------------------------------
@@ -242,26 +240,21 @@ def compare(con: duckdb.DuckDBPyConnection, warehouse: Path) -> dict[str, int]:
             "floor_rows": int(rows[0]), "published_rows": int(rows[1])}
 
 
-def newest_date(inbox: Path) -> str:
-    days = [m[1] for s in SOURCES for f in inbox_files(inbox / s) if (m := _LEADING_DATE.match(f.name))]
-    return max(days) if days else dt.date.today().isoformat()
-
-
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--inbox", required=True)
     p.add_argument("--dir", required=True, help="folder for the floor's database (floor.duckdb, recreated)")
-    p.add_argument("--as-of", default=None, help="default: the newest file's date, as bdw run")
+    p.add_argument("--as-of", default=None, help="default: BDW_AS_OF, else the newest file's date, as bdw run")
     p.add_argument("--compare", default=None, help="a published warehouse built from the same inbox")
     p.add_argument("--compile-only", action="store_true", help="only prepare (and cache) dbt's compiled SQL")
     args = p.parse_args()
     inbox = Path(args.inbox).resolve()
-    as_of = args.as_of or newest_date(inbox)
+    folder = Path(args.dir)
+    as_of = resolve_as_of(load_settings(inbox, folder / "unused.duckdb", folder), args.as_of).isoformat()
     manifest = compiled_manifest(as_of)
     if args.compile_only:
         return
     nodes = upstream_in_order(manifest)
-    folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / f"{DB_NAME}.duckdb"
     for f in (db, db.with_suffix(".duckdb.wal")):

@@ -1,8 +1,8 @@
 """The data the suites validate: pandas DataFrames read from the staging models of the working
 DuckDB database (Great Expectations' SQL datasource miscounts on DuckDB, so validation runs on
-pandas). Each snapshot has a readable ``row_ref`` (key, file and row) that Great Expectations
-reports for failing rows, and the derived columns some rules need (lines and payments per
-contract, each fx rate's change from the previous month)."""
+pandas). Each snapshot has a readable ``row_ref`` (key, file and row) that names a failing row in
+the check's sample (GX reports failing rows by position), and the derived columns some rules need
+(lines and payments per contract, each fx rate's change from the previous month)."""
 
 from __future__ import annotations
 
