@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
+from bdw.config import DUCKDB_PATH_ENV
 from bdw.contract import SOURCES
 from bdw.dbt_project import ensure_manifest
 
@@ -88,6 +89,7 @@ def test_dbt_resource_skips_start_up_work(defs, monkeypatch, tmp_path):
         raise AssertionError(f"dbt --version was run: {args}")
 
     monkeypatch.setattr(upstream, "check_output", no_subprocess)
+    monkeypatch.setenv(DUCKDB_PATH_ENV, str(tmp_path / "parse_only.duckdb"))  # dbt's profile needs one
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     invocation = resource.cli(["parse", "--quiet"], target_path=tmp_path / "target")
     invocation.wait()
