@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -150,6 +151,11 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     for rel in new_day:
         shutil.move(held / rel, inbox / rel)
     assert main(args) == 0
+    # dbt parsed the whole project in the first run (its profile names this working database, the
+    # parse state it found did not) and only partially in the second (bdw.dbt_project.keep_partial_parse)
+    first_log, second_log = (p.read_text() for p in sorted((work / "logs").glob("run_*.log")))
+    assert "Unable to do partial parsing" in first_log
+    assert "Unable to do partial parsing" not in second_log and re.search(r"Found \d+ models", second_log)
 
     last_run = query(wh, "SELECT run_id FROM raw._load_manifest ORDER BY loaded_at DESC LIMIT 1")[0][0]
     loaded = sorted(f for (f,) in query(

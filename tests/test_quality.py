@@ -215,3 +215,39 @@ def _log(sample) -> list[dict]:
     from bdw.alerts import read_log
 
     return read_log(sample["wh"].parent / "alerts.jsonl")
+
+
+@pytest.mark.parametrize("beyond_2262", [False, True], ids=["nanosecond dates", "a date beyond 2262"])
+def test_date_rules_fail_exactly_the_dates_outside_their_bounds(tmp_path, beyond_2262):
+    """A date rule's bounds are inclusive. GX judges dates at nanosecond resolution in one vectorised
+    step (bdw.quality.gx_runner.nanosecond_dates); a column holding 9999-12-31, which nanoseconds
+    cannot hold, keeps its resolution and GX's row-by-row path. Both find the same rows."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from bdw.quality.config import load_quality_config
+    from bdw.quality.gx_runner import nanosecond_dates, run_suites
+    from bdw.quality.rules import date_bounds, validity_rules
+
+    cfg = load_quality_config()
+    rule = next(r for r in validity_rules(cfg) if r.name == "end_date_plausible")
+    reference = dt.date(2026, 11, 26)
+    lo, hi = date_bounds(cfg, rule, reference)
+    day = dt.timedelta(days=1)
+    dates = {"C1": lo, "C2": hi, "C3": lo - day, "C4": hi + day, "C5": None, "C6": reference}
+    if beyond_2262:
+        dates["C7"] = dt.date(9999, 12, 31)
+    snapshot = pd.DataFrame({"contract_id": list(dates), "row_ref": [f"contract {c}" for c in dates],
+                             "end_date": pd.Series(list(dates.values()), dtype="datetime64[us]")})
+    assert str(nanosecond_dates(snapshot)["end_date"].dtype) == ("datetime64[us]" if beyond_2262 else "datetime64[ns]")
+    assert str(snapshot["end_date"].dtype) == "datetime64[us]"  # the snapshot itself is left as it is
+
+    (result,), _ = run_suites({"contracts": snapshot}, [rule], cfg, workdir=tmp_path / "work",
+                              docs_dir=tmp_path / "docs", run_name="dates", reference=reference)
+    expected = [f"contract C3: end_date {lo - day}", f"contract C4: end_date {hi + day}"]
+    if beyond_2262:
+        expected.append("contract C7: end_date 9999-12-31")
+    assert not result.success and result.error is None
+    assert (result.element_count, result.unexpected_count) == (len(dates), len(expected))
+    assert result.sample == expected

@@ -14,6 +14,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from packaging import version
 
 from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, SEEDS_DIR, dbt_executable
+from bdw.publish import replace_atomically
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -76,6 +77,28 @@ def ensure_manifest() -> Path:
     os.environ.setdefault(DUCKDB_PATH_ENV, str(DBT_PROJECT_DIR / "target" / "parse_only.duckdb"))
     dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
     return manifest
+
+
+# dbt's unit tests check model logic on fixed inputs, not the night's data: the nightly build leaves
+# them out, as dbt advises for production builds, and the test suite runs them
+# (test_kpi_rules.py::test_dbt_unit_tests_pass).
+NIGHTLY_BUILD = ("build", "--exclude-resource-type", "unit_test")
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
+
+
+def keep_partial_parse(invocation_target: Path) -> Path | None:
+    """Make the parse state of the build that just ran the one the next build starts from.
+
+    dagster-dbt seeds each invocation's target folder with the project's ``partial_parse.msgpack``,
+    but dbt re-parses the whole project (~3 s) unless that file was written under the same profile,
+    and the profile holds the working database's path, which ``ensure_manifest``'s parse does not
+    know. Copied back (atomically), the next run on the same working database parses partially."""
+    src = invocation_target / PARTIAL_PARSE_FILE
+    if not src.exists():
+        return None
+    dst = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE_FILE
+    return replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 KEEP_INVOCATION_TARGETS = 3

@@ -9,7 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from bdw.assets.checks import preload_in_background
 from bdw.assets.ingestion import WRITER_POOL
-from bdw.dbt_project import dbt_project, prune_invocation_targets
+from bdw.dbt_project import NIGHTLY_BUILD, dbt_project, keep_partial_parse, prune_invocation_targets
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
@@ -38,18 +38,19 @@ translator = BdwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_ch
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
             pool=WRITER_POOL)
 def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
-    """``dbt build``: seeds, models and their tests in dependency order, as of the run's date. The
-    merged base models build incrementally unless the run asks for a full refresh."""
+    """``dbt build``: seeds, models and their data tests in dependency order, as of the run's date.
+    The merged base models build incrementally unless the run asks for a full refresh."""
     settings = bdw.settings()
     export_environment(settings)
     if bdw.single_process:
         preload_in_background()  # the checks step that follows runs in this process too
     with duckdb.get_connection() as con:
         write_run_context(con, bdw.as_of_date(), context.run.run_id)
-    args = ["build", *(["--full-refresh"] if bdw.full_refresh else [])]
-    for i, event in enumerate(dbt.cli(args, context=context).stream()):
+    invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context)
+    for i, event in enumerate(invocation.stream()):
         if i == 0:
             fault_point("dbt:running")
         yield event
+    keep_partial_parse(invocation.target_path)
     prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
