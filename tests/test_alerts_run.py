@@ -1,9 +1,11 @@
 """Alerts end to end: three ``bdw run`` on a tiny inbox (about 25 s each).
 
-1. good data; the webhook server is down: the run still publishes, every alert is in the log;
+1. good data; the webhook server refuses (its error quotes the secret URL's path): the run still
+   publishes, every alert is in the log, the secret in neither the log nor the output;
 2. a later fx export has one rate typed 100x too large: the run exits non-zero, the summary names
-   the rate and the month, an error alert is sent (and the failed delivery of run 1 re-sent), the
-   published warehouse is byte-identical, and the CRM warnings still open are not sent again;
+   the rate and the month, one error message is sent per channel (the run failed, the fx rate, the
+   published warehouse unchanged; and the failed delivery of run 1 re-sent), the published
+   warehouse is byte-identical, and the CRM warnings still open are not sent again;
 3. a corrected fx export: the run publishes again and the fx breach's clearing is announced."""
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bdw.alerts import read_log
-from test_alerts import SmtpSink, WebhookSink, bdw, dead_url
+from test_alerts import SmtpSink, WebhookSink, bdw, refusing_webhook
 
 from conftest import CONTRACT_HEADER, contract_row, write_csv
 
@@ -55,7 +57,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     small_inbox(inbox)
     args = ("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
     runs: list[dict] = []
-    with SmtpSink() as smtp, WebhookSink() as hook, pytest.MonkeyPatch.context() as mp:
+    with SmtpSink() as smtp, WebhookSink() as hook, refusing_webhook() as down, pytest.MonkeyPatch.context() as mp:
         for name in ("BDW_ALERTS_CONFIG", "BDW_ALERT_LOG", "BDW_ALERT_SMTP_USER", "BDW_ALERT_SMTP_PASSWORD"):
             mp.delenv(name, raising=False)
         mp.setenv("BDW_ALERT_SMTP_HOST", "127.0.0.1")
@@ -64,10 +66,10 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         mp.setenv("BDW_ALERT_EMAIL_FROM", "bdw@example.com")
         mp.setenv("BDW_ALERT_EMAIL_TO", "finance@example.com")
 
-        mp.setenv("BDW_ALERT_WEBHOOK_URL", dead_url())  # run 1: the webhook server is down
+        mp.setenv("BDW_ALERT_WEBHOOK_URL", down.url("/hooks/DEAD-SECRET"))  # run 1: the webhook refuses
         code, out = bdw(*args)
         runs.append({"code": code, "out": out, "sha": sha256(wh) if wh.exists() else None,
-                     "hook": len(hook.bodies), "mails": len(smtp.messages)})
+                     "hook": len(hook.bodies), "mails": len(smtp.messages), "refused": len(down.bodies)})
 
         mp.setenv("BDW_ALERT_WEBHOOK_URL", hook.url())  # back up from run 2 on
         write_csv(inbox / "fx_rates/2025-05-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
@@ -103,11 +105,13 @@ def test_a_failing_channel_neither_breaks_the_run_nor_loses_the_alert(scenario):
     assert first["code"] == 0 and "Published" in first["out"], first["out"]
     alerts = events(scenario, 0)
     assert "completeness:accounts.industry" in alerts  # 'N/A' is empty: 50% filled
+    refused = "failed: HTTPError: HTTP Error 404: no webhook at ***"  # the server quoted the URL's path
     for rec in alerts.values():
-        assert rec["deliveries"]["webhook"].startswith("failed: ") and rec["deliveries"]["email"] == "sent"
-    assert "webhook: failed" in first["out"]
-    assert first["hook"] == 0 and first["mails"] == 1
-    assert "DEAD-SECRET" not in scenario["log_text"] and "DEAD-SECRET" not in first["out"]
+        assert rec["deliveries"] == {"webhook": refused, "email": "sent"}
+    assert f"webhook: {refused}" in first["out"]
+    assert first["refused"] == 1 and first["hook"] == 0 and first["mails"] == 1
+    state = (scenario["work"] / "alerts_state.json").read_text(encoding="utf-8")
+    assert "DEAD-SECRET" not in scenario["log_text"] + state + first["out"]
 
 
 def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
@@ -127,12 +131,23 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert fx["severity"] == "error" and fx["threshold"] == 0.2 and fx["observed"] == pytest.approx(722 / 7.2 - 1)
     assert "fx_rates/2025-05-31_fx_rates.csv" in fx["owner"] and fx["deliveries"] == {"webhook": "sent",
                                                                                       "email": "sent"}
+    # one message per channel: the run failed (the blocking check named), the fx rate's error and
+    # owner, the published warehouse unchanged; not the error first and then the notice
     hook_texts = scenario["hook"].texts[:second["hook"]]
-    assert any(fx["text"] in t for t in hook_texts)
-    assert any("re-sent" in t and "completeness" in t.lower() for t in hook_texts)  # run 1's failed delivery
+    assert len(hook_texts) == 2 and "re-sent" in hook_texts[0] and "completeness" in hook_texts[0].lower()
     mails = scenario["smtp"].bodies()[first["mails"]:second["mails"]]
-    assert len(mails) == 2  # the run's digest, then the run-failure notice
-    assert fx["text"] in mails[0] and alerts[run_failure]["text"] in mails[1]
+    assert len(mails) == 1 and [t for t in hook_texts if "[ERROR]" in t] == hook_texts[1:]
+    for message in (mails[0], hook_texts[1]):
+        assert message.count("[ERROR]") == 2 and "[WARN]" not in message
+        assert alerts[run_failure]["text"] in message and fx["text"] in message
+    notice = alerts[run_failure]["text"]
+    assert "1 blocking asset check failed with ERROR severity: staging/stg_finance__fx_rates: " \
+           "rate_close_to_previous_month" in notice
+    assert f"The published warehouse {scenario['wh']} is unchanged." in notice
+    assert hook_texts[1].startswith(f"[bdw] run failed, 1 error (run {_run_id(scenario, 1)[:8]} as of ")
+    # in the log: one run-failure record, and the fx breach's own record (its identity, for the clearing)
+    assert [r for r in scenario["log"] if r.get("key") == run_failure] == [alerts[run_failure]]
+    assert fx["held"] == f"sent with {run_failure}"
 
 
 def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):

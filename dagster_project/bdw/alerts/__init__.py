@@ -11,11 +11,17 @@ Two ways in:
   lasts. ``evaluations`` are this run's observations (``active`` = breached); ``scopes`` are the
   families evaluated this run: an open breach of a scope that was not evaluated (e.g. the early
   warnings mart is missing) is left open, not cleared.
-- ``send(alert, settings)`` and ``notify_run_failure(settings, ...)`` — send now, no state.
+- ``send(alert, settings)`` and ``notify_run_failure(settings, ...)`` — send now, no once-per-breach state.
+
+An error a run opens (a blocking check) stops that run from publishing, so it is not sent on its own:
+it is held, and logged and sent with the run's failure notice (``notify_run_failure``, from ``bdw
+run`` or the run-failure sensor) as one message that says the run failed, what failed and that the
+published warehouse is unchanged. Should no notice come, the next dispatch or send delivers it.
 
 Configuration: ``BDW_ALERTS_CONFIG`` or ``<config dir>/alerts.yml`` (see config/alerts.example.yml),
 and the environment, which wins. Secrets (the webhook URL, the SMTP password) are read from
-environment variables only, and never written to the log or to error messages.
+environment variables only, and never written to the log or to error messages (nor the part of
+the URL an error message quotes: its path, where the token is).
 
 A channel that fails (server down, timeout) never breaks the run: the alert is in the log with the
 failure, and the delivery is retried on the next dispatch (up to ``max_delivery_attempts``).
@@ -27,9 +33,11 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -46,6 +54,7 @@ SEVERITY_RANK = {"info": 0, "warn": 1, "error": 2}
 LOG_NAME = "alerts.jsonl"
 STATE_NAME = "alerts_state.json"
 CONFIG_NAME = "alerts.yml"
+MIN_SECRET_PATH = 8  # a webhook path or query shorter than this ("/hook") holds no token; masking it mangles text
 MAX_PENDING = 200  # failed deliveries kept for re-sending (a channel that stays unconfigured keeps its own)
 
 ENV_CONFIG = "BDW_ALERTS_CONFIG"
@@ -118,7 +127,14 @@ class AlertConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.webhook_url, self.smtp.password if self.smtp else None) if s)
+        """What is never written, longest first: the webhook URL and the parts of it that error
+        messages quote on their own (the path and query, where the token is), the SMTP password."""
+        found = {self.webhook_url, self.smtp.password if self.smtp else None}
+        if self.webhook_url:
+            url = urllib.parse.urlsplit(self.webhook_url)
+            tail = url.path + (f"?{url.query}" if url.query else "")
+            found |= {part for part in (tail, url.query) if len(part) >= MIN_SECRET_PATH}
+        return tuple(sorted((s for s in found if s), key=len, reverse=True))
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -196,7 +212,7 @@ def load_alert_config(settings: Settings) -> AlertConfig:
 # ---- channels -------------------------------------------------------------------------------------
 def _scrub(text: str, secrets: Iterable[str]) -> str:
     for s in secrets:
-        text = text.replace(s, "***")
+        text = text.replace(s, "***").replace(json.dumps(s, ensure_ascii=False)[1:-1], "***")
     return text
 
 
@@ -240,6 +256,9 @@ def _deliver(cfg: AlertConfig, channel: str, subject: str, text: str) -> str:
         reason = str(e) or type(e).__name__
         if isinstance(e, urllib.error.URLError) and not isinstance(e, urllib.error.HTTPError):
             reason = str(e.reason)
+        elif isinstance(e, smtplib.SMTPResponseException):  # the server's reply as text, not a bytes repr
+            reply = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+            reason = f"{e.smtp_code} {reply}"
         return "failed: " + _scrub(f"{type(e).__name__}: {reason}", cfg.secrets)
 
 
@@ -272,6 +291,7 @@ def _locked_state(cfg: AlertConfig) -> Iterator[dict]:
             state = {}
         state.setdefault("open", {})
         state.setdefault("pending", [])
+        state.setdefault("held", [])
         yield state
         tmp = cfg.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
@@ -285,11 +305,15 @@ def read_log(path: Path, run_id: str | None = None) -> list[dict]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        with contextlib.suppress(ValueError):
-            rec = json.loads(line)
-            if run_id is None or rec.get("run_id") == run_id:
-                out.append(rec)
+    needle = json.dumps(run_id, ensure_ascii=False) if run_id is not None else ""
+    with path.open(encoding="utf-8") as f:  # the log grows every night: stream it, parse only this run's lines
+        for line in f:
+            if needle not in line:
+                continue
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                if run_id is None or rec.get("run_id") == run_id:
+                    out.append(rec)
     return out
 
 
@@ -311,17 +335,56 @@ def _record(alert: Alert, event: str, text: str, deliveries: dict[str, str], **e
     return rec
 
 
+# what to send: (event, alert, text, extra fields of its log record)
+Event = tuple[str, Alert, str, dict]
+
+
 def _subject(events: list[tuple[str, Alert]], run_id: str | None, as_of: str | None) -> str:
     n = {k: 0 for k in ("error", "warn", "info", "cleared")}
+    run_failed = False
     for event, a in events:
-        n["cleared" if event == "cleared" else a.severity] += 1
-    words = [f"{v} {k if k != 'warn' else 'warning'}{'s' if v != 1 and k != 'cleared' else ''}"
-             for k, v in n.items() if v]
+        if a.source == "run" and event == "alert":
+            run_failed = True
+        else:
+            n["cleared" if event == "cleared" else a.severity] += 1
+    words = ["run failed"] if run_failed else []
+    words += [f"{v} {k if k != 'warn' else 'warning'}{'s' if v != 1 and k != 'cleared' else ''}"
+              for k, v in n.items() if v]
     where = " ".join(x for x in (f"run {run_id[:8]}" if run_id else "", f"as of {as_of}" if as_of else "") if x)
     return f"[bdw] {', '.join(words) or 'no alerts'}" + (f" ({where})" if where else "")
 
 
-def _deliver_events(cfg: AlertConfig, state: dict, events: list[tuple[str, Alert, str]], run_id: str | None,
+def _hold(state: dict, events: list[Event], run_id: str | None) -> list[Event]:
+    """Keep back the errors a run opens (its blocking checks: the run fails and its failure notice
+    carries them); return the events to send now."""
+    now = []
+    for ev in events:
+        event, alert, text, _ = ev
+        if run_id and event == "alert" and alert.severity == "error":
+            state["held"].append({"run_id": run_id, "time": _now(), "alert": asdict(alert), "text": text})
+        else:
+            now.append(ev)
+    return now
+
+
+def _release(state: dict, run_id: str | None, notice: Alert | None = None) -> list[Event]:
+    """The held errors to send now: those of ``notice``'s run (its failure notice), and those of any
+    other run, whose notice did not come (sent late rather than never)."""
+    out, keep = [], []
+    for item in state["held"]:
+        if notice is not None and item["run_id"] == notice.run_id:
+            why = f"sent with {notice.key}"
+        elif item["run_id"] != run_id:
+            why = "sent late: the failure notice of its run did not come"
+        else:
+            keep.append(item)
+            continue
+        out.append(("alert", Alert(**item["alert"]), item["text"], {"time": item["time"], "held": why}))
+    state["held"] = keep
+    return out
+
+
+def _deliver_events(cfg: AlertConfig, state: dict, events: list[Event], run_id: str | None,
                     as_of: str | None) -> tuple[dict[str, str], list[dict]]:
     """Send the events as one message per channel, retry earlier failed deliveries, and return the
     delivery outcome per channel and the log records."""
@@ -343,20 +406,20 @@ def _deliver_events(cfg: AlertConfig, state: dict, events: list[tuple[str, Alert
     state["pending"] = keep[-MAX_PENDING:]
 
     deliveries: dict[str, str] = {}
-    loud = [SEVERITY_RANK[a.severity] >= SEVERITY_RANK[cfg.channels_min_severity] for _, a, _ in events]
+    loud = [SEVERITY_RANK[a.severity] >= SEVERITY_RANK[cfg.channels_min_severity] for _, a, _, _ in events]
     sent_events = [ev for ev, is_loud in zip(events, loud, strict=True) if is_loud]
     if sent_events:
-        subject = _subject([(e, a) for e, a, _ in sent_events], run_id, as_of)
-        body = "\n".join(f"- {t}" for _, _, t in sent_events)
+        subject = _subject([(e, a) for e, a, _, _ in sent_events], run_id, as_of)
+        body = "\n".join(f"- {t}" for _, _, t, _ in sent_events)
         for channel in cfg.channels:
             deliveries[channel] = _deliver(cfg, channel, subject, body)
             if deliveries[channel] != "sent":
                 state["pending"].append({"channel": channel, "subject": subject, "text": body, "attempts": 1,
-                                         "first_failed_at": _now(), "keys": [a.key for _, a, _ in sent_events]})
+                                         "first_failed_at": _now(), "keys": [a.key for _, a, _, _ in sent_events]})
     quiet = {c: "below channels_min_severity" for c in cfg.channels}
-    for (event, alert, text), is_loud in zip(events, loud, strict=True):
+    for (event, alert, text, extra), is_loud in zip(events, loud, strict=True):
         records.append(_record(alert, event, text, deliveries if is_loud else quiet,
-                               channels=list(cfg.channels) or ["log only"]))
+                               channels=list(cfg.channels) or ["log only"], **extra))
     return deliveries, records
 
 
@@ -373,7 +436,7 @@ def dispatch(settings: Settings, evaluations: Iterable[Alert], scopes: Iterable[
                            for p in cfg.problems]
     try:
         with _locked_state(cfg) as state:
-            events: list[tuple[str, Alert, str]] = []
+            events: list[Event] = []
             for key, alert in active.items():
                 alert.run_id, alert.as_of = alert.run_id or run_id, alert.as_of or as_of
                 if key in state["open"]:
@@ -382,7 +445,7 @@ def dispatch(settings: Settings, evaluations: Iterable[Alert], scopes: Iterable[
                     continue
                 state["open"][key] = {"opened_at": _now(), "run_id": run_id, "scope": alert.scope,
                                       "severity": alert.severity, "title": alert.title, "owner": alert.owner}
-                events.append(("alert", alert, alert.text()))
+                events.append(("alert", alert, alert.text(), {}))
                 report.opened.append(alert)
             for key, info in list(state["open"].items()):
                 if key in active or info.get("scope") not in scopes:
@@ -392,9 +455,10 @@ def dispatch(settings: Settings, evaluations: Iterable[Alert], scopes: Iterable[
                                                  owner=info.get("owner", ""), scope=info.get("scope", ""),
                                                  active=True)
                 now.run_id, now.as_of = run_id, as_of
-                events.append(("cleared", now, now.text("cleared", info.get("opened_at"))))
+                events.append(("cleared", now, now.text("cleared", info.get("opened_at")), {}))
                 report.cleared.append(now)
                 del state["open"][key]
+            events = _hold(state, events, run_id) + _release(state, run_id)
             deliveries, more = _deliver_events(cfg, state, events, run_id, as_of)
             report.deliveries = deliveries
             records += more
@@ -403,17 +467,20 @@ def dispatch(settings: Settings, evaluations: Iterable[Alert], scopes: Iterable[
     return report
 
 
-def send(alert: Alert, settings: Settings, config: AlertConfig | None = None) -> dict[str, str]:
+def send(alert: Alert, settings: Settings, config: AlertConfig | None = None, *,
+         run_failure: bool = False) -> dict[str, str]:
     """Send one alert now to the log and every channel (no once-per-breach state); returns the
-    outcome per channel. Never raises because of a channel."""
+    outcome per channel. Never raises because of a channel. ``run_failure``: the alert is its
+    run's failure notice, and the errors the run opened go in the same message."""
     cfg = config or load_alert_config(settings)
     records: list[dict] = [{"time": _now(), "event": "config_problem", "problem": p, "run_id": alert.run_id}
                            for p in cfg.problems]
     deliveries: dict[str, str] = {}
     try:
         with _locked_state(cfg) as state:
-            deliveries, more = _deliver_events(cfg, state, [("alert", alert, alert.text())], alert.run_id,
-                                               alert.as_of)
+            events = [("alert", alert, alert.text(), {}), *_release(state, alert.run_id,
+                                                                    alert if run_failure else None)]
+            deliveries, more = _deliver_events(cfg, state, events, alert.run_id, alert.as_of)
             records += more
     finally:
         _append_log(cfg, records)
@@ -421,11 +488,17 @@ def send(alert: Alert, settings: Settings, config: AlertConfig | None = None) ->
 
 
 def root_cause_line(event) -> str:
-    """The first line of a failed step's root cause: Dagster wraps the user's exception in its own."""
+    """The first line of a failed step's root cause: Dagster wraps the user's exception in its own.
+    A first line ending in a colon goes on ("1 blocking asset check failed with ERROR severity:"
+    is followed by the checks' names); the exception's class is named without its module."""
     error = event.step_failure_data.error if event.step_failure_data else None
     while error is not None and error.cause is not None:
         error = error.cause
-    return error.message.strip().splitlines()[0] if error and error.message.strip() else "failed"
+    lines = [x.strip() for x in error.message.strip().splitlines() if x.strip()] if error else []
+    if not lines:
+        return "failed"
+    first = re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[0])  # the exception's class without its module path
+    return f"{first} {'; '.join(lines[1:])}" if first.endswith(":") and len(lines) > 1 else first
 
 
 # steps that run after the warehouse is published (bdw.assets.reporting): their failure leaves it published
@@ -435,7 +508,8 @@ AFTER_PUBLISH_STEPS = ("report", "dbt_docs")
 def notify_run_failure(settings: Settings, *, run_id: str, failures: Iterable[str], job_name: str = "bdw_nightly",
                        as_of: str | dt.date | None = None, log: str | os.PathLike | None = None,
                        config: AlertConfig | None = None) -> dict[str, str]:
-    """A run that broke (or was stopped by a blocking check): one error alert, sent now."""
+    """A run that broke (or was stopped by a blocking check): one error alert, sent now, with the
+    errors the run opened (its blocking checks, held by ``dispatch``) in the same message."""
     failures = [f for f in failures if f] or ["the run failed"]
     if all(f.split(":", 1)[0] in AFTER_PUBLISH_STEPS for f in failures):
         detail = (f"The warehouse {settings.warehouse} was published; only the pages written after it failed "
@@ -450,7 +524,7 @@ def notify_run_failure(settings: Settings, *, run_id: str, failures: Iterable[st
         owner="data team (pipeline operations)", detail=detail, source="run", scope="run",
         run_id=run_id, as_of=str(as_of) if as_of else None,
     )
-    return send(alert, settings, config)
+    return send(alert, settings, config, run_failure=True)
 
 
 __all__ = [
