@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -244,3 +246,20 @@ def test_a_failing_report_page_leaves_the_run_published(tmp_path, capsys):
     failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
     assert len(failures) == 1 and "report" in failures[0]["summary"]
     assert "was published; only the pages written after it failed" in failures[0]["detail"]
+
+
+def test_the_command_exits_with_its_code_and_all_of_its_output(tmp_path):
+    """``bdw`` leaves without Python's teardown (bdw.cli.entry): its exit code and every line it
+    printed, to stdout and to stderr, still arrive."""
+    def bdw_process(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "bdw.cli", *args], capture_output=True, text=True, timeout=300)
+
+    made = bdw_process("sample", "--out", str(tmp_path / "inbox"))
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith(f"wrote the sample inbox to {tmp_path / 'inbox'}: ")
+    assert made.stdout.endswith(" sources\n")
+    missing = tmp_path / "missing"
+    refused = bdw_process("run", "--inbox", str(missing), "--warehouse", str(tmp_path / "wh.duckdb"),
+                          "--workdir", str(tmp_path / "work"))
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr == f"error: inbox folder {missing} does not exist\n"
