@@ -44,10 +44,6 @@ class RuleResult:
     error: str | None = None  # the expectation could not be evaluated
     data_docs_url: str | None = None
 
-    @property
-    def severity(self) -> str:
-        return self.rule.severity
-
 
 def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
     import great_expectations.expectations as gxe

@@ -5,7 +5,7 @@ threshold). Nothing here imports Great Expectations, so Dagster can list the che
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from bdw.quality.config import QualityConfig
@@ -25,14 +25,13 @@ class Rule:
     table: str  # the snapshot (bdw.quality.snapshots) Great Expectations validates
     suite: str
     severity: Severity
-    kind: str  # see bdw.quality.gx_suites.build_expectation
+    kind: str  # see bdw.quality.gx_runner.build_expectation
     description: str
     column: str | None = None
     columns: tuple[str, ...] = ()
     measure: Measure = "failing_rows"
     measure_column: str | None = None  # for max_value: the column whose largest value is observed
     threshold: float = 0.0  # filled_share: the minimum share; failing_rows: 0; max_value: the maximum
-    params: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
     def asset_path(self) -> list[str]:
@@ -72,7 +71,7 @@ def _date_rule(cfg: QualityConfig, table: str, model: str, column: str, what: st
     days = cfg.max_days_after_reference[f"{table}.{column}"]
     return Rule(
         name=f"{column}_plausible", model=model, table=table, suite=VALIDITY_SUITE, severity="error",
-        kind="date_range", column=column, params={"table": table},
+        kind="date_range", column=column,
         description=f"Every {what} {column} lies between {cfg.earliest_date} and {days} days after the run's "
         f"reference date (the latest of --as-of and the newest export file, in the inbox or loaded).",
     )
@@ -136,4 +135,4 @@ def all_rules(cfg: QualityConfig) -> list[Rule]:
 
 
 def date_bounds(cfg: QualityConfig, rule: Rule, reference: dt.date) -> tuple[dt.date, dt.date]:
-    return cfg.earliest_date, cfg.latest_date(rule.params["table"], rule.column, reference)
+    return cfg.earliest_date, cfg.latest_date(rule.table, rule.column, reference)
