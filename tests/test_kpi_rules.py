@@ -34,8 +34,9 @@ import duckdb
 import pytest
 
 from bdw.cli import main
+from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
-from conftest import CONTRACT_HEADER, REPO, write_csv
+from conftest import CONTRACT_HEADER, query, write_csv
 
 AS_OF = "2026-02-15"
 S2025 = 13_579_999.99  # 1.2M + 770k + 750k + 5M + 4,999,999.99 + 650k + 210k
@@ -223,11 +224,21 @@ def wh(tmp_path_factory) -> Path:
 
 
 def q(wh: Path, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(str(wh), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+    return query(wh, sql, list(params))
+
+
+def dbt_on_copy(database: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """dbt on a copy of ``database``, with its own target folder and a bare environment."""
+    copy = tmp_path / database.name
+    shutil.copy(database, copy)
+    dbt = Path(shutil.which(dbt_executable()))
+    result = subprocess.run(
+        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={DUCKDB_PATH_ENV: str(copy), "PATH": str(dbt.parent) + ":/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:]
+    return result
 
 
 def kpi(wh: Path, kpi_id: str, period: str, segment: str = "all") -> float | None:
@@ -500,16 +511,7 @@ def test_no_mart_exposes_personal_data(wh):
 
 
 def test_dbt_docs_generate_works_on_the_built_warehouse(wh, tmp_path):
-    copy = tmp_path / "docs.duckdb"
-    shutil.copy(wh, copy)
-    dbt = Path(REPO / ".venv/bin/dbt") if (REPO / ".venv/bin/dbt").exists() else Path(shutil.which("dbt"))
-    result = subprocess.run(
-        [str(dbt), "docs", "generate", "--project-dir", str(REPO / "dbt"), "--profiles-dir", str(REPO / "dbt"),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs"),
-         "--vars", f"{{as_of: '{AS_OF}'}}"],
-        env={"BDW_DUCKDB_PATH": str(copy), "PATH": str(dbt.parent) + ":/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:]
+    dbt_on_copy(wh, tmp_path, "docs", "generate", "--vars", f"{{as_of: '{AS_OF}'}}")
 
     catalog = json.loads((tmp_path / "target/catalog.json").read_text())
     assert "model.bdw.kpi_values" in catalog["nodes"]
@@ -540,22 +542,14 @@ def test_dbt_unit_tests_pass(wh, tmp_path):
     copy of this module's working one."""
     from bdw.dbt_project import ensure_manifest
 
-    work = tmp_path / "work.duckdb"
-    shutil.copy(wh.parent / "work" / "work.duckdb", work)
-    dbt = Path(REPO / ".venv/bin/dbt") if (REPO / ".venv/bin/dbt").exists() else Path(shutil.which("dbt"))
-    result = subprocess.run(
-        [str(dbt), "test", "--select", "test_type:unit", "--project-dir", str(REPO / "dbt"),
-         "--profiles-dir", str(REPO / "dbt"), "--target-path", str(tmp_path / "target"),
-         "--log-path", str(tmp_path / "logs")],
-        env={"BDW_DUCKDB_PATH": str(work), "PATH": str(dbt.parent) + ":/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:]
+    dbt_on_copy(wh.parent / "work" / "work.duckdb", tmp_path, "test", "--select", "test_type:unit")
     ran = {r["unique_id"]: r["status"] for r in
            json.loads((tmp_path / "target/run_results.json").read_text())["results"]}
     defined = set(json.loads(ensure_manifest().read_text())["unit_tests"])
     assert len(defined) >= 3 and set(ran) == defined
     assert set(ran.values()) == {"pass"}
     # ... and the nightly build of this module's run did not run them
-    nightly = max((REPO / "dbt/target").glob("bdw_dbt_models-*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    nightly = max((DBT_PROJECT_DIR / "target").glob("bdw_dbt_models-*/run_results.json"),
+                  key=lambda p: p.stat().st_mtime)
     kinds = {r["unique_id"].split(".")[0] for r in json.loads(nightly.read_text())["results"]}
     assert "unit_test" not in kinds and {"model", "test", "seed"} <= kinds

@@ -249,7 +249,7 @@ def test_a_failing_report_page_leaves_the_run_published(tmp_path, capsys):
 
 
 def test_the_command_exits_with_its_code_and_all_of_its_output(tmp_path):
-    """``bdw`` leaves without Python's teardown (bdw.cli.entry): its exit code and every line it
+    """``bdw`` leaves without Python's teardown (bdw.cli.entry); its exit code and every line it
     printed, to stdout and to stderr, still arrive."""
     def bdw_process(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "bdw.cli", *args], capture_output=True, text=True, timeout=300)
@@ -263,3 +263,9 @@ def test_the_command_exits_with_its_code_and_all_of_its_output(tmp_path):
                           "--workdir", str(tmp_path / "work"))
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr == f"error: inbox folder {missing} does not exist\n"
+    # ... and it leaves without the teardown: an exit handler registered before it never runs
+    argv = ["bdw", "run", "--inbox", str(missing), "--warehouse", str(tmp_path / "wh.duckdb")]
+    script = (f"import atexit, sys; atexit.register(print, 'teardown ran', file=sys.stderr); sys.argv = {argv!r}; "
+              "from bdw.cli import entry; entry()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stderr) == (2, f"error: inbox folder {missing} does not exist\n")

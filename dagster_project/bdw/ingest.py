@@ -22,7 +22,9 @@ import datetime as dt
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -154,7 +156,6 @@ class _Pending:
     digest: str
     read: readers.ReadResult | None = None
     extras: list[str] = field(default_factory=list)
-    grouped: bool = False  # read with other files: its rows are those of ``read.table`` with its _file_idx
 
 
 class _Batch:
@@ -173,7 +174,7 @@ class _Batch:
                 self.loaded_by_digest.setdefault(digest, []).append(file)
         self.results: dict[int, FileResult | _Pending] = {}
         self.temps: list[str] = []
-        self.groups: list[str] = []
+        self.groups: dict[str, list[int]] = {}  # group view -> its files' indexes
 
     def twin(self, rel: str, digest: str) -> str | None:
         """Another loaded file with this content (the first by name)."""
@@ -223,46 +224,48 @@ class _Batch:
                     if layout.utf8:
                         groups.setdefault(layout, []).append(p)
                         continue
-                    p.read = readers.read_csv(self.con, p.path, table, self.scratch, layout)  # transcoded
+                    read = partial(readers.read_csv, self.con, p.path, table, self.scratch, layout)  # transcoded
                 elif fmt == "parquet":
-                    p.read = readers.read_parquet(self.con, p.path, table)
+                    read = partial(readers.read_parquet, self.con, p.path, table)
                 else:
-                    p.read = readers.read_xlsx(self.con, p.path, table, _header_test(self.source, self.mapping))
-                self.temps.append(table)
+                    read = partial(readers.read_xlsx, self.con, p.path, table, _header_test(self.source, self.mapping))
             except readers.UnreadableFile as e:
                 self._quarantine(p, str(e))
                 continue
-            self._prepare(p, [p])
+            self._read_alone(p, read)
         for layout, members in groups.items():
             self._read_group(layout, members)
+
+    def _read_alone(self, p: _Pending, read: Callable[[], readers.ReadResult]) -> None:
+        try:
+            p.read = read()
+        except readers.UnreadableFile as e:
+            self._quarantine(p, str(e))
+            return
+        self.temps.append(p.read.table)
+        self._prepare(p.read, [p], p.index)
 
     def _read_group(self, layout: readers.CsvLayout, members: list[_Pending]) -> None:
         if len(members) > 1:
             table = f"_grp_{members[0].index}"
-            self.groups.append(table)
+            self.groups[table] = [p.index for p in members]
             try:
-                reads = readers.read_csv_group(self.con, {p.index: p.path for p in members}, layout, table)
+                group, reads = readers.read_csv_group(self.con, {p.index: p.path for p in members}, layout, table)
             except duckdb.Error:
                 pass  # some file is malformed: read them one by one below, so that its error names it
             else:
                 for p in members:
-                    p.read, p.grouped = reads[p.index], True
-                self._prepare(members[0], members)
+                    p.read = reads[p.index]
+                self._prepare(group, members, None)
                 return
         for p in members:
-            try:
-                p.read = readers.read_csv(self.con, p.path, f"_in_{p.index}", self.scratch, layout)
-                self.temps.append(f"_in_{p.index}")
-            except readers.UnreadableFile as e:
-                self._quarantine(p, str(e))
-                continue
-            self._prepare(p, [p])
+            self._read_alone(p, partial(readers.read_csv, self.con, p.path, f"_in_{p.index}", self.scratch, layout))
 
-    def _prepare(self, first: _Pending, members: list[_Pending]) -> None:
-        out = f"_prep_{first.index}"
+    def _prepare(self, read: readers.ReadResult, members: list[_Pending], file_idx: int | None) -> None:
+        """Map ``read`` (one file's, or a group's with its ``_file_idx``) into ``_prep_<first index>``."""
+        out = f"_prep_{members[0].index}"
         try:
-            extras = _prepare(self.con, self.source, self.mapping, first.read, out,
-                              None if first.grouped else first.index)
+            extras = _prepare(self.con, self.source, self.mapping, read, out, file_idx)
         except (readers.UnreadableFile, MissingColumns) as e:
             for p in members:
                 self._quarantine(p, str(e))
@@ -354,8 +357,8 @@ class _Batch:
     def drop_temp_tables(self) -> None:
         for t in self.temps:
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
-        for g in self.groups:
-            readers.drop_group(self.con, g)
+        for g, indexes in self.groups.items():
+            readers.drop_group(self.con, g, indexes)
 
 
 class MissingColumns(Exception):
@@ -496,10 +499,8 @@ def _quarantine_file(con: duckdb.DuckDBPyConnection, settings: Settings, source:
 def _write_rejected_rows(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, p: _Pending) -> None:
     """The bad rows as exported, each with its reasons, for the user to fix and drop again."""
     out = _quarantine_dir(settings, source) / f"{p.path.stem}.rejected.csv"
-    own = ("i.* EXCLUDE (_row_number, _file_idx)", f" AND i._file_idx = {p.index}") if p.grouped \
-        else ("i.* EXCLUDE (_row_number)", "")
     con.execute(
-        f"COPY (SELECT {own[0]}, c._row_number AS _row, array_to_string(list_transform(c._issues, "
+        "COPY (SELECT i.* EXCLUDE (_row_number), c._row_number AS _row, array_to_string(list_transform(c._issues, "
         f"lambda x: x.column || ': ' || x.rule), '; ') AS _reason FROM {p.read.table} i JOIN _checked c "
-        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number{own[1]} "
+        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number "
         f"WHERE len(c._issues) > 0 ORDER BY _row) TO {lit(str(out))} (HEADER, DELIMITER ',')")

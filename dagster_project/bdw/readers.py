@@ -24,6 +24,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from bdw.validation import lit
+
 FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 _CHUNK = 1 << 20
 
@@ -164,17 +166,20 @@ def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Pa
 
 
 def read_csv_group(con: duckdb.DuckDBPyConnection, paths: dict[int, Path], layout: CsvLayout,
-                   table: str) -> dict[int, ReadResult]:
+                   table: str) -> tuple[ReadResult, dict[int, ReadResult]]:
     """Several UTF-8 CSV files with the same header in one read (DuckDB reads them in parallel,
-    and the per-statement cost is paid once, not per file). ``table`` becomes a view of the rows
-    with ``_row_number`` (as in :func:`read_csv`) and ``_file_idx`` (the key of ``paths``).
+    and the per-statement cost is paid once, not per file).
+
+    Returns the group, a view ``table`` of every file's rows with ``_row_number`` (as in
+    :func:`read_csv`) and ``_file_idx`` (the key of ``paths``), and each file's own read: a view of
+    its rows alone, like a table :func:`read_csv` makes.
 
     Raises ``duckdb.Error`` when any file is malformed: the caller then reads the files one by
     one, so that the error names the file."""
     options, params = _csv_options(layout)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_text AS SELECT * FROM read_csv(?, {options}, "
                 "filename = '_bdw_file')", [[str(p) for p in paths.values()], *params])
-    values = ", ".join(f"({_lit(str(p))}, {i})" for i, p in paths.items())
+    values = ", ".join(f"({lit(str(p))}, {i})" for i, p in paths.items())
     # the text table holds each file's rows in file order (DuckDB preserves insertion order), so a
     # row's number is its rowid's distance from its file's first row
     con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_files AS SELECT v._bdw_file, v._file_idx, "
@@ -185,17 +190,21 @@ def read_csv_group(con: duckdb.DuckDBPyConnection, paths: dict[int, Path], layou
         f"CAST(t.rowid - f._first + 2 AS INTEGER) AS _row_number, f._file_idx "
         f"FROM {table}_text t JOIN {table}_files f USING (_bdw_file)")
     rows = dict(con.execute(f"SELECT _file_idx, _rows FROM {table}_files").fetchall())
-    return {i: ReadResult(table, list(layout.headers), rows[i], "csv", layout.encoding, 1) for i in paths}
+    files = {}
+    for i in paths:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table}_{i} AS SELECT * EXCLUDE (_file_idx) FROM {table} "
+                    f"WHERE _file_idx = {int(i)}")
+        files[i] = ReadResult(f"{table}_{i}", list(layout.headers), rows[i], "csv", layout.encoding, 1)
+    group = ReadResult(table, list(layout.headers), sum(rows.values()), "csv", layout.encoding, 1)
+    return group, files
 
 
-def drop_group(con: duckdb.DuckDBPyConnection, table: str) -> None:
+def drop_group(con: duckdb.DuckDBPyConnection, table: str, indexes: Iterable[int]) -> None:
+    for i in indexes:
+        con.execute(f"DROP VIEW IF EXISTS {table}_{int(i)}")
     con.execute(f"DROP VIEW IF EXISTS {table}")
     con.execute(f"DROP TABLE IF EXISTS {table}_text")
     con.execute(f"DROP TABLE IF EXISTS {table}_files")
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _csv_error(e: duckdb.Error) -> str:

@@ -55,6 +55,7 @@ LOG_NAME = "alerts.jsonl"
 STATE_NAME = "alerts_state.json"
 CONFIG_NAME = "alerts.yml"
 MIN_SECRET_PATH = 8  # a webhook path or query shorter than this ("/hook") holds no token; masking it mangles text
+RUN_FAILURE = "run"  # the source of a run-failure notice (notify_run_failure)
 MAX_PENDING = 200  # failed deliveries kept for re-sending (a channel that stays unconfigured keeps its own)
 
 ENV_CONFIG = "BDW_ALERTS_CONFIG"
@@ -343,7 +344,7 @@ def _subject(events: list[tuple[str, Alert]], run_id: str | None, as_of: str | N
     n = {k: 0 for k in ("error", "warn", "info", "cleared")}
     run_failed = False
     for event, a in events:
-        if a.source == "run" and event == "alert":
+        if a.source == RUN_FAILURE and event == "alert":
             run_failed = True
         else:
             n["cleared" if event == "cleared" else a.severity] += 1
@@ -467,19 +468,18 @@ def dispatch(settings: Settings, evaluations: Iterable[Alert], scopes: Iterable[
     return report
 
 
-def send(alert: Alert, settings: Settings, config: AlertConfig | None = None, *,
-         run_failure: bool = False) -> dict[str, str]:
+def send(alert: Alert, settings: Settings, config: AlertConfig | None = None) -> dict[str, str]:
     """Send one alert now to the log and every channel (no once-per-breach state); returns the
-    outcome per channel. Never raises because of a channel. ``run_failure``: the alert is its
-    run's failure notice, and the errors the run opened go in the same message."""
+    outcome per channel. Never raises because of a channel. A run's failure notice (source "run")
+    carries the errors that run opened in the same message."""
     cfg = config or load_alert_config(settings)
     records: list[dict] = [{"time": _now(), "event": "config_problem", "problem": p, "run_id": alert.run_id}
                            for p in cfg.problems]
     deliveries: dict[str, str] = {}
     try:
         with _locked_state(cfg) as state:
-            events = [("alert", alert, alert.text(), {}), *_release(state, alert.run_id,
-                                                                    alert if run_failure else None)]
+            notice = alert if alert.source == RUN_FAILURE else None
+            events = [("alert", alert, alert.text(), {}), *_release(state, alert.run_id, notice)]
             deliveries, more = _deliver_events(cfg, state, events, alert.run_id, alert.as_of)
             records += more
     finally:
@@ -521,10 +521,10 @@ def notify_run_failure(settings: Settings, *, run_id: str, failures: Iterable[st
     alert = Alert(
         key=f"run_failure:{run_id}", severity="error", title=f"Run {run_id[:8]} of {job_name} failed",
         summary="; ".join(failures[:5]) + (f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""),
-        owner="data team (pipeline operations)", detail=detail, source="run", scope="run",
+        owner="data team (pipeline operations)", detail=detail, source=RUN_FAILURE, scope="run",
         run_id=run_id, as_of=str(as_of) if as_of else None,
     )
-    return send(alert, settings, config, run_failure=True)
+    return send(alert, settings, config)
 
 
 __all__ = [
