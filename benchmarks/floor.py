@@ -6,7 +6,7 @@ One DuckDB connection to a fresh file does (a) the ingestion: every source's fil
 DuckDB's own readers, one ``read_csv`` over all of a source's UTF-8 CSV files with the same header (the few files
 DuckDB cannot read itself without extensions, GBK text and XLSX, go through the project's
 readers), the contract's typing and row checks as the same SQL the ingestion generates
-(``bdw.validation.checked_select``), bad rows and files dropped by the source's policy, duplicate
+(``bdw.ingest.row_rules.checked_select``), bad rows and files dropped by the source's policy, duplicate
 files (same bytes) skipped; and (b) the dbt models upstream of ``marts.kpi_values`` and
 ``kpi_values`` itself, from dbt's compiled SQL (``dbt compile``, done before the clock starts), in
 the manifest's dependency order, plus the seeds they read. No Dagster, no dbt at run time, no
@@ -34,13 +34,14 @@ from pathlib import Path
 
 import duckdb
 
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
 from bdw.contract import SOURCES, Source
 from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
-from bdw.mapping import normalise_header
-from bdw.readers import csv_header, detect_encoding, read_parquet, read_xlsx
+from bdw.ingest.mapping import normalise_header
+from bdw.ingest.readers import csv_header, detect_encoding, read_parquet, read_xlsx
+from bdw.ingest.row_rules import checked_select, install_macros
 from bdw.run_context import resolve_as_of
-from bdw.validation import checked_select, install_macros, lit, q
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
+from bdw.sql import lit, q
 
 CACHE = Path(os.environ.get("BDW_BENCH_CACHE", "/tmp/bdw-bench"))
 DB_NAME = "floor"  # the database name compiled into the SQL: the floor's file is always floor.duckdb

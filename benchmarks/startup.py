@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
 IMPORTS = ("dagster", "dagster_dbt", "great_expectations", "bdw.definitions")
 

@@ -14,8 +14,8 @@ import pytest
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 
-from bdw.config import Settings, load_settings  # noqa: E402
 from bdw.ingest import ingest_source  # noqa: E402
+from bdw.settings import Settings, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).parent / "data"

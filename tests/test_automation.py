@@ -7,7 +7,6 @@ import os
 import pytest
 from dagster import DefaultScheduleStatus, DefaultSensorStatus, SensorResult, build_sensor_context
 
-from bdw.dbt_project import ensure_manifest
 from bdw.resources import BdwSettings
 
 from conftest import write_csv
@@ -17,10 +16,9 @@ PAY = ["payment_id", "contract_id", "received_date", "amount", "currency"]
 
 @pytest.fixture(scope="module")
 def defs():
-    ensure_manifest()
-    from bdw.definitions import defs
+    from bdw.definitions import build_definitions
 
-    return defs
+    return build_definitions()
 
 
 def test_nightly_schedule_defaults_to_two_am_shanghai_and_runs_everything(defs):
@@ -33,11 +31,10 @@ def test_nightly_schedule_defaults_to_two_am_shanghai_and_runs_everything(defs):
 
 def test_schedule_cron_and_timezone_are_configurable(defs, monkeypatch):
     from bdw.automation import nightly_schedule
-    from bdw.definitions import nightly_job
 
     monkeypatch.setenv("BDW_SCHEDULE_CRON", "30 23 * * 1-5")
     monkeypatch.setenv("BDW_SCHEDULE_TIMEZONE", "Europe/Berlin")
-    s = nightly_schedule(nightly_job)
+    s = nightly_schedule(defs.resolve_job_def("bdw_nightly"))
     assert (s.cron_schedule, s.execution_timezone) == ("30 23 * * 1-5", "Europe/Berlin")
 
 

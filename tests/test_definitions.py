@@ -9,17 +9,15 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey
 
-from bdw.config import DUCKDB_PATH_ENV
 from bdw.contract import SOURCES
-from bdw.dbt_project import ensure_manifest
+from bdw.settings import DUCKDB_PATH_ENV
 
 
 @pytest.fixture(scope="module")
 def defs():
-    ensure_manifest()
-    from bdw.definitions import defs
+    from bdw.definitions import build_definitions
 
-    return defs
+    return build_definitions()
 
 
 def test_one_raw_asset_per_source(defs):
@@ -78,11 +76,11 @@ def test_dbt_resource_skips_start_up_work(defs, monkeypatch, tmp_path):
 
     import dagster_dbt.core.resource as upstream
 
-    from bdw.dbt_project import BdwDbtCliResource
+    from bdw.dagster_dbt_overrides import UPSTREAM_MEMBERS, BdwDbtCliResource
 
     resource = defs.resources["dbt"]
     assert isinstance(resource, BdwDbtCliResource)
-    for name in ("_cli_version", "_initialize_dbt_core_adapter"):
+    for name in UPSTREAM_MEMBERS:
         assert name in vars(upstream.DbtCliResource), f"dagster-dbt no longer has {name}"
 
     def no_subprocess(*args, **kwargs):

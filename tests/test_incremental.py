@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 
 from bdw.cli import main
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
 from conftest import ingest, query, write_csv
 

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bdw.config import load_settings
+from bdw.settings import load_settings
 
 from conftest import CONTRACT_HEADER, contract_row, ingest, write_csv
 

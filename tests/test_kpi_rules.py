@@ -34,7 +34,7 @@ import duckdb
 import pytest
 
 from bdw.cli import main
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
 from conftest import CONTRACT_HEADER, query, write_csv
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 
 from bdw.cli import main
-from bdw.faults import FAULT_POINT_ENV, POINTS
+from bdw.faults import POINTS
+from bdw.settings import FAULT_POINT_ENV
 from test_run import PAY_HEADER, tiny_inbox
 
 from conftest import query, write_csv

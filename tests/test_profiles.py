@@ -10,8 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from bdw.config import SHIPPED_PROFILES_DIR
-from bdw.mapping import ProfileError, load_profile, parse_profile
+from bdw.ingest.mapping import ProfileError, load_profile, parse_profile
+from bdw.settings import SHIPPED_PROFILES_DIR
 
 from conftest import TEST_DATA, ingest, write_csv
 
@@ -64,7 +64,7 @@ def test_chinese_gbk_contract_export_loads_through_the_zh_profile(con, tmp_setti
 
 
 def test_profile_for_the_whole_run(con, tmp_settings):
-    from bdw.config import load_settings
+    from bdw.settings import load_settings
 
     settings = load_settings(tmp_settings.inbox, tmp_settings.warehouse, tmp_settings.workdir, profile="zh")
     write_csv(settings.inbox / "payments/2025-03-31_回款.csv", ["回款编号", "合同编号", "回款日期", "金额", "币种"],

@@ -167,7 +167,6 @@ def test_data_docs_are_built_beside_the_warehouse_and_linked(sample):
 def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_failing, key_field_shares, tmp_path):
     """The Great Expectations step alone, as Dagster runs it, on a copy of the published data."""
     from dagster import (
-        AssetCheckKey,
         AssetCheckSeverity,
         AssetSelection,
         DagsterInstance,
@@ -175,12 +174,13 @@ def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_fail
         define_asset_job,
     )
 
-    from bdw.assets.checks import SPECS
-    from bdw.definitions import defs
+    from bdw.definitions import build_definitions
     from bdw.resources import BdwSettings, WorkingDatabase
 
     shutil.copy(sample["wh"], tmp_path / "work.duckdb")
-    keys = [AssetCheckKey(s.asset_key, s.name) for s in SPECS]
+    defs = build_definitions()
+    gx_checks = next(c for c in defs.asset_checks if c.node_def.name == "great_expectations_checks")
+    keys = list(gx_checks.check_keys)
     job = Definitions.merge(defs, Definitions(jobs=[define_asset_job("dq_only", AssetSelection.checks(*keys))])) \
         .resolve_job_def("dq_only")
     with restored_environment(), DagsterInstance.ephemeral() as instance:
@@ -190,7 +190,7 @@ def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_fail
             "duckdb": WorkingDatabase(database=str(tmp_path / "work.duckdb"))})
     assert result.success
     evaluations = {(e.asset_key.path[1], e.check_name): e for e in result.get_asset_check_evaluations()}
-    assert len(evaluations) == len(SPECS)
+    assert len(evaluations) == len(keys)
     for table, column in key_fields():
         e = evaluations[(f"stg_crm__{table}", f"completeness_{column}")]
         assert e.severity == AssetCheckSeverity.WARN and not e.blocking
@@ -226,9 +226,9 @@ def test_date_rules_fail_exactly_the_dates_outside_their_bounds(tmp_path, beyond
 
     import pandas as pd
 
-    from bdw.quality.config import load_quality_config
     from bdw.quality.gx_runner import nanosecond_dates, run_suites
     from bdw.quality.rules import date_bounds, validity_rules
+    from bdw.quality.thresholds import load_quality_config
 
     cfg = load_quality_config()
     rule = next(r for r in validity_rules(cfg) if r.name == "end_date_plausible")

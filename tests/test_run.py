@@ -188,8 +188,8 @@ def test_re_ingesting_the_same_inbox_gives_identical_tables(tmp_path, capsys):
 
 def test_as_of_defaults_to_the_newest_file_date(published):
     root, _ = published
-    from bdw.config import load_settings
     from bdw.run_context import resolve_as_of
+    from bdw.settings import load_settings
 
     assert resolve_as_of(load_settings(root / "inbox", root / "wh.duckdb")) == dt.date(2025, 4, 30)
 

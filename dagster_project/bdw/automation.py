@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from dagster import (
@@ -18,11 +17,9 @@ from dagster import (
 
 from bdw.contract import SOURCES
 from bdw.ingest import inbox_files
-from bdw.readers import file_hash
+from bdw.ingest.readers import file_hash
 from bdw.resources import BdwSettings
-
-DEFAULT_CRON = "0 2 * * *"
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+from bdw.settings import schedule_settings
 
 Seen = dict[str, list]  # inbox-relative path -> [size, mtime_ns, sha256]
 
@@ -49,11 +46,12 @@ def scan_inbox(inbox: Path, seen: Seen) -> tuple[list[str], Seen]:
 
 def nightly_schedule(job) -> ScheduleDefinition:
     """02:00 Asia/Shanghai unless ``BDW_SCHEDULE_CRON`` / ``BDW_SCHEDULE_TIMEZONE`` say otherwise."""
+    when = schedule_settings()
     return ScheduleDefinition(
         name="bdw_nightly_schedule",
         job=job,
-        cron_schedule=os.environ.get("BDW_SCHEDULE_CRON", DEFAULT_CRON),
-        execution_timezone=os.environ.get("BDW_SCHEDULE_TIMEZONE", DEFAULT_TIMEZONE),
+        cron_schedule=when.cron,
+        execution_timezone=when.timezone,
         default_status=DefaultScheduleStatus.RUNNING,
         description="Every night: ingest the inbox, build the models and checks, publish the warehouse.",
     )
@@ -63,7 +61,7 @@ def inbox_sensor(job):
     @sensor(
         name="bdw_inbox_sensor",
         job=job,
-        minimum_interval_seconds=int(os.environ.get("BDW_SENSOR_INTERVAL_SECONDS", "60")),
+        minimum_interval_seconds=schedule_settings().sensor_interval_seconds,
         default_status=DefaultSensorStatus.RUNNING,
         description="Starts the job when files with new content land in the inbox (never twice for the same files).",
     )

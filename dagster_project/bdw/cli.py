@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from bdw.config import REPO_ROOT, load_settings
+from bdw.settings import REPO_ROOT, load_settings
 
 
 def _date(text: str) -> dt.date:

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import duckdb
 
-from bdw.config import DBT_PROJECT_DIR, Settings, dbt_executable
 from bdw.dbt_project import ensure_manifest, project_files
 from bdw.publish import replace_atomically
+from bdw.settings import DBT_PROJECT_DIR, Settings, dbt_executable
 
 SHARED_CACHE = DBT_PROJECT_DIR / "target" / "docs_cache"
 SHARED_CACHE_KEEP = 8  # pages kept in the shared cache, newest first

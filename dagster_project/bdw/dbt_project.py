@@ -1,46 +1,24 @@
-"""The one dbt project, and its manifest prepared before Dagster loads the dbt assets."""
+"""The one dbt project: its Dagster handle, the CLI resource, and its manifest.
+
+Dagster needs dbt's manifest to define the dbt assets. ``ensure_manifest`` parses the project
+when the manifest is missing or older than a dbt or seed file; ``bdw.definitions`` calls it when
+the definitions are built (not when a module is imported).
+"""
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import shutil
-import sys
-from collections.abc import Sequence
-from functools import cached_property
+import subprocess
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
-from packaging import version
+from dagster_dbt import DbtProject
 
-from bdw.config import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, SEEDS_DIR, dbt_executable
+from bdw.dagster_dbt_overrides import BdwDbtCliResource
 from bdw.publish import replace_atomically
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, SEEDS_DIR, dbt_executable
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-class BdwDbtCliResource(DbtCliResource):
-    """dagster-dbt's resource without two start-up costs it pays on every ``dbt.cli(...)`` call
-    (~5 s of each run's dbt step, before dbt itself starts):
-
-    - ``dbt --version`` in a subprocess (~3 s: it imports all of dbt) to tell dbt Core from
-      Fusion; the dbt beside this interpreter is the dbt-core package installed here, so its
-      version is read from the package metadata instead;
-    - an in-process dbt adapter with every dbt macro loaded (~2 s), which dagster-dbt only uses
-      for ``fetch_row_counts()`` / ``fetch_column_metadata()``; this project calls neither, so
-      none is made (dagster-dbt runs without one when making it fails).
-
-    Both override private methods of dagster-dbt 0.29 (pinned in uv.lock): after an upgrade that
-    renames them the saving is lost, nothing else; ``test_dbt_resource_skips_start_up_work`` says so."""
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable) == Path(sys.executable).parent / "dbt":
-            return version.parse(importlib.metadata.version("dbt-core"))
-        return DbtCliResource._cli_version.func(self)
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # noqa: ARG002
-        return None
 
 
 def dbt_cli() -> BdwDbtCliResource:
@@ -66,16 +44,27 @@ def _newest_source_mtime() -> float:
     return max((p.stat().st_mtime for p in project_files()), default=0.0)
 
 
+class DbtParseError(RuntimeError):
+    """dbt could not parse the project: a model or YAML file is broken."""
+
+
 def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than any dbt or seed file.
 
-    ``prepare_if_dev`` only runs under ``dagster dev``; the CLI, tests and CI call this instead.
-    """
+    A parse needs no database, but dbt's profile names one: a placeholder path beside the target
+    folder, given to the dbt process only (this process's environment is left as it is)."""
     manifest = dbt_project.manifest_path
     if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
         return manifest
-    os.environ.setdefault(DUCKDB_PATH_ENV, str(DBT_PROJECT_DIR / "target" / "parse_only.duckdb"))
-    dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    target = DBT_PROJECT_DIR / dbt_project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, DUCKDB_PATH_ENV: str(target / "parse_only.duckdb")}
+    done = subprocess.run([dbt_executable(), "--no-send-anonymous-usage-stats", "parse", "--quiet",
+                           "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                           "--target-path", str(target)],
+                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+    if done.returncode != 0 or not manifest.exists():
+        raise DbtParseError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(done.stdout + done.stderr)[-3000:]}")
     return manifest
 
 
@@ -87,7 +76,7 @@ NIGHTLY_BUILD = ("build", "--exclude-resource-type", "unit_test")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
-def keep_partial_parse(invocation_target: Path) -> Path | None:
+def keep_partial_parse(invocation_target: Path) -> None:
     """Make the parse state of the build that just ran the one the next build starts from.
 
     dagster-dbt seeds each invocation's target folder with the project's ``partial_parse.msgpack``,
@@ -95,10 +84,9 @@ def keep_partial_parse(invocation_target: Path) -> Path | None:
     and the profile holds the working database's path, which ``ensure_manifest``'s parse does not
     know. Copied back (atomically), the next run on the same working database parses partially."""
     src = invocation_target / PARTIAL_PARSE_FILE
-    if not src.exists():
-        return None
-    dst = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE_FILE
-    return replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
+    if src.exists():
+        dst = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE_FILE
+        replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
 
 
 KEEP_INVOCATION_TARGETS = 3

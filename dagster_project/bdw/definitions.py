@@ -1,38 +1,52 @@
-"""The one Dagster ``Definitions`` object: ``dagster dev`` from the repo root loads it."""
+"""The one Dagster ``Definitions``: ``dagster dev`` from the repo root loads it, ``bdw run`` executes its job.
+
+Nothing happens when this module is imported. Dagster calls ``defs`` (a ``@definitions`` function)
+when it loads the code location; ``build_definitions`` then does the start-up work in the open:
+it reads the settings, makes sure dbt's manifest is parsed, and builds the assets from it.
+"""
 
 from __future__ import annotations
 
-import os
+from functools import cache
 
-from dagster import AssetSelection, Definitions, define_asset_job
+from dagster import AssetSelection, Definitions, define_asset_job, definitions
 
-from bdw.config import DUCKDB_PATH_ENV, load_settings
-from bdw.dbt_project import dbt_project, ensure_manifest
+from bdw.settings import load_settings
 
-os.environ.setdefault(DUCKDB_PATH_ENV, str(load_settings().work_db))
-dbt_project.prepare_if_dev()
-ensure_manifest()
+NIGHTLY_JOB = "bdw_nightly"
 
-from bdw.alerts.sensors import run_failure_alert_sensor  # noqa: E402
-from bdw.assets.checks import great_expectations_checks  # noqa: E402
-from bdw.assets.dbt import bdw_dbt_models  # noqa: E402 - needs the manifest prepared above
-from bdw.assets.ingestion import raw_assets  # noqa: E402
-from bdw.assets.publishing import warehouse  # noqa: E402
-from bdw.assets.reporting import dbt_docs, report  # noqa: E402
-from bdw.automation import inbox_sensor, nightly_schedule  # noqa: E402
-from bdw.resources import default_resources  # noqa: E402
 
-nightly_job = define_asset_job(
-    "bdw_nightly",
-    selection=AssetSelection.all(),
-    description="Ingest the inbox, build the dbt models and checks, publish the warehouse.",
-)
+@cache
+def build_definitions() -> Definitions:
+    """Every asset, check, job, schedule, sensor and resource of the project, for the settings of
+    the environment (``bdw run`` gives a run its own paths through the job's resources)."""
+    from bdw.alerts.sensors import run_failure_alert_sensor
+    from bdw.assets.checks import great_expectations_checks
+    from bdw.assets.dbt import dbt_models
+    from bdw.assets.ingestion import raw_assets
+    from bdw.assets.publishing import warehouse_asset
+    from bdw.assets.reporting import dbt_docs, report
+    from bdw.automation import inbox_sensor, nightly_schedule
+    from bdw.dbt_project import ensure_manifest
+    from bdw.resources import resources_for
 
-defs = Definitions(
-    assets=[*raw_assets, bdw_dbt_models, warehouse, report, dbt_docs],
-    asset_checks=[great_expectations_checks],
-    jobs=[nightly_job],
-    schedules=[nightly_schedule(nightly_job)],
-    sensors=[inbox_sensor(nightly_job), run_failure_alert_sensor(nightly_job)],
-    resources=default_resources(),
-)
+    settings = load_settings()
+    models = dbt_models(ensure_manifest())
+    nightly_job = define_asset_job(
+        NIGHTLY_JOB,
+        selection=AssetSelection.all(),
+        description="Ingest the inbox, build the dbt models and checks, publish the warehouse.",
+    )
+    return Definitions(
+        assets=[*raw_assets, models, warehouse_asset([*raw_assets, models]), report, dbt_docs],
+        asset_checks=[great_expectations_checks(settings.config_dir)],
+        jobs=[nightly_job],
+        schedules=[nightly_schedule(nightly_job)],
+        sensors=[inbox_sensor(nightly_job), run_failure_alert_sensor(nightly_job)],
+        resources=resources_for(settings),
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    return build_definitions()

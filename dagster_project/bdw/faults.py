@@ -8,7 +8,8 @@ subprocess; in normal operation the variable is unset and each point is a dictio
 import os
 import signal
 
-FAULT_POINT_ENV = "BDW_FAULT_POINT"
+from bdw.settings import fault_point as configured_fault_point
+
 POINTS = (
     "ingest:mid_file",  # inside a source's load transaction (its new files' rows), before commit
     "ingest:file_loaded",  # after a source's load transaction committed
@@ -20,5 +21,5 @@ POINTS = (
 
 
 def fault_point(name: str) -> None:
-    if os.environ.get(FAULT_POINT_ENV) == name:
+    if configured_fault_point() == name:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -1,7 +1,7 @@
 """Plumbing shared by the deep-dive notebooks in ``notebooks/``, and a runner that executes them.
 
 Every notebook opens the PUBLISHED warehouse read-only; its path comes from the one setting
-``bdw.config.load_settings().warehouse`` (env ``BDW_WAREHOUSE``, default ``data/warehouse.duckdb``,
+``bdw.settings.load_settings().warehouse`` (env ``BDW_WAREHOUSE``, default ``data/warehouse.duckdb``,
 which ``bdw demo`` writes). ``query`` raises on an empty result so that a notebook whose query finds
 nothing fails loudly instead of drawing an empty chart.
 
@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from bdw.config import load_settings
+from bdw.settings import load_settings
 
 _shared: duckdb.DuckDBPyConnection | None = None
 
@@ -119,7 +119,7 @@ def setup() -> str | None:
     readable figure sizes, and numbers without scientific notation."""
     import matplotlib
 
-    from bdw.charts import use_cjk_font
+    from bdw.fonts import use_cjk_font
 
     family = use_cjk_font()
     matplotlib.rcParams.update({"figure.figsize": (10, 4.2), "figure.dpi": 96, "axes.grid": True,

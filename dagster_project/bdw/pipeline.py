@@ -15,9 +15,9 @@ import duckdb
 
 from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
 from bdw.catalog import relation_exists
-from bdw.config import Settings
 from bdw.quality.summary import quality_summary
-from bdw.run_context import export_environment, resolve_as_of
+from bdw.run_context import resolve_as_of
+from bdw.settings import Settings
 
 
 @dataclass
@@ -39,14 +39,10 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     from dagster import DagsterInstance
 
     as_of = as_of or resolve_as_of(settings)
-    export_environment(settings)
-    from bdw.dbt_project import ensure_manifest
+    from bdw.definitions import NIGHTLY_JOB, build_definitions
+    from bdw.resources import resources_for
 
-    ensure_manifest()
-    from bdw.definitions import defs
-    from bdw.resources import BdwSettings
-
-    job = defs.resolve_job_def("bdw_nightly")
+    job = build_definitions().resolve_job_def(NIGHTLY_JOB)
     before = _mtime(settings.warehouse)
     log_dir = settings.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -59,10 +55,8 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
             instance=instance,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            resources={"bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
-                                          workdir=str(settings.workdir), profile=settings.profile or "",
-                                          as_of=as_of.isoformat(), full_refresh=full_refresh,
-                                          single_process=True)},
+            resources=resources_for(settings, as_of=as_of.isoformat(), full_refresh=full_refresh,
+                                    single_process=True),
         )
         failures = [f"{ev.step_key}: {root_cause_line(ev)}" for ev in result.all_events if ev.is_step_failure]
         steps = step_windows(instance, result.run_id)

@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 from bdw.faults import fault_point
-from bdw.validation import q
+from bdw.sql import lit, q
 
 PUBLISHED_SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts", "dq")
 STORAGE_VERSION = "v1.0.0"  # readable by every DuckDB from 1.0 on
@@ -90,8 +90,8 @@ def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED
     con = duckdb.connect()
     tables = 0
     try:
-        con.execute(f"ATTACH {_lit(work_db)} AS work (READ_ONLY)")
-        con.execute(f"ATTACH {_lit(target)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute(f"ATTACH {lit(work_db)} AS work (READ_ONLY)")
+        con.execute(f"ATTACH {lit(target)} AS pub (STORAGE_VERSION '{STORAGE_VERSION}')")
         objects = con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = 'work' "
             "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = 'work' "
@@ -160,7 +160,3 @@ def rollback(warehouse: Path) -> Path:
     os.replace(prev, warehouse)
     _fsync(warehouse.parent)
     return warehouse
-
-
-def _lit(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"

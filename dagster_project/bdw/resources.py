@@ -1,27 +1,28 @@
-"""Dagster resources. Paths come from ``bdw.config`` (environment variables), so the Dagster UI,
-the schedule and ``bdw run`` all build the same thing."""
+"""Dagster resources. Paths come from ``bdw.settings`` (environment variables), so the Dagster UI,
+the schedule and ``bdw run`` all build the same thing: ``resources_for(settings)``."""
 
 
 import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from bdw.config import DUCKDB_PATH_ENV, Settings, load_settings
 from bdw.dbt_project import dbt_cli
 from bdw.publish import STORAGE_VERSION
 from bdw.run_context import resolve_as_of
+from bdw.settings import Settings, load_settings
 
 
 class BdwSettings(ConfigurableResource):
     """Where the inbox and the published warehouse are, and the run's as-of date.
 
     Empty values fall back to the environment (``BDW_INBOX``, ``BDW_WAREHOUSE``, ``BDW_WORKDIR``,
-    ``BDW_AS_OF``) and then to the defaults of ``bdw.config``."""
+    ``BDW_AS_OF``) and then to the defaults of ``bdw.settings``."""
 
     inbox: str = ""
     warehouse: str = ""
@@ -42,6 +43,7 @@ class BdwSettings(ConfigurableResource):
 def connect_writer(path: str, config: dict | None = None, wait_seconds: float = 120.0) -> duckdb.DuckDBPyConnection:
     """Open the working database for writing, waiting while another process holds its lock (the
     dbt child of a run that was killed finishes on its own and releases it)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # a first run creates the working folder
     deadline = time.monotonic() + wait_seconds
     delay = 0.5
     while True:
@@ -70,10 +72,13 @@ class WorkingDatabase(DuckDBResource):
             con.close()
 
 
-def default_resources() -> dict[str, object]:
+def resources_for(settings: Settings, **run: object) -> dict[str, object]:
+    """The resources of a run on ``settings``: its paths, the working database (the one DuckDB path,
+    ``settings.work_db``, which dbt's profile gets as BDW_DUCKDB_PATH when the dbt step starts) and
+    dbt. ``run`` sets the run's other ``BdwSettings`` fields (as_of, full_refresh, single_process)."""
     return {
-        "bdw": BdwSettings(),
-        # the working database: the one DuckDB path setting, shared with dbt's profiles.yml
-        "duckdb": WorkingDatabase(database=EnvVar(DUCKDB_PATH_ENV)),
+        "bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
+                           workdir=str(settings.workdir), profile=settings.profile or "", **run),
+        "duckdb": WorkingDatabase(database=str(settings.work_db)),
         "dbt": dbt_cli(),
     }

@@ -8,9 +8,9 @@ import re
 
 import duckdb
 
-from bdw.config import DUCKDB_PATH_ENV, Settings
 from bdw.contract import SOURCES
 from bdw.ingest import ensure_raw_tables, inbox_files
+from bdw.settings import DUCKDB_PATH_ENV, Settings
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
@@ -37,13 +37,12 @@ def newest_file_date(settings: Settings) -> dt.date | None:
 
 
 def resolve_as_of(settings: Settings, explicit: str | dt.date | None = None) -> dt.date:
-    """``--as-of`` if given, else ``BDW_AS_OF``, else the newest file's date, else today."""
-    value = explicit or os.environ.get("BDW_AS_OF")
-    if isinstance(value, dt.date):
-        return value
-    if value:
-        return dt.date.fromisoformat(value)
-    return newest_file_date(settings) or dt.date.today()
+    """``--as-of`` if given, else ``BDW_AS_OF`` (``settings.as_of``), else the newest file's date, else today."""
+    if isinstance(explicit, dt.date):
+        return explicit
+    if explicit:
+        return dt.date.fromisoformat(explicit)
+    return settings.as_of or newest_file_date(settings) or dt.date.today()
 
 
 def export_environment(settings: Settings) -> None:

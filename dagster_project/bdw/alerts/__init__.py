@@ -47,7 +47,7 @@ from typing import Literal
 
 import yaml
 
-from bdw.config import Settings
+from bdw.settings import Settings
 
 Severity = Literal["error", "warn", "info"]
 SEVERITY_RANK = {"info": 0, "warn": 1, "error": 2}

@@ -6,7 +6,7 @@ under ``dagster dev``) that sends ``notify_run_failure`` for every failed run of
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
 from bdw.alerts import notify_run_failure, root_cause_line
-from bdw.config import load_settings
+from bdw.settings import load_settings
 
 
 def run_failure_alert_sensor(job):

@@ -17,11 +17,13 @@ and sends the alerts (bdw.quality.run).
 
 import contextlib
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
+    AssetChecksDefinition,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
@@ -30,9 +32,8 @@ from dagster import (
 )
 
 from bdw.assets.ingestion import WRITER_POOL
-from bdw.config import load_settings
-from bdw.quality.config import load_quality_config
 from bdw.quality.rules import Rule, all_rules
+from bdw.quality.thresholds import load_quality_config
 from bdw.resources import BdwSettings, WorkingDatabase
 
 if TYPE_CHECKING:  # pandas and GX's runner load when the step runs
@@ -72,10 +73,6 @@ def preload_in_background() -> threading.Thread:
     return thread
 
 
-RULES = all_rules(load_quality_config(load_settings().config_dir))
-SPECS = [_spec(r) for r in RULES]
-
-
 def check_result(r: "RuleResult") -> AssetCheckResult:
     metadata: dict[str, object] = {
         "observed_value": MetadataValue.float(r.observed) if r.observed is not None else None,
@@ -100,15 +97,27 @@ def check_result(r: "RuleResult") -> AssetCheckResult:
     )
 
 
-@multi_asset_check(
-    specs=SPECS,
-    name="great_expectations_checks",
-    description="Great Expectations suites (CRM completeness, finance validity) on the staging models; "
-    "results appended to the dq schema, Data Docs beside the warehouse, alerts sent.",
-    compute_kind="great_expectations",
-    pool=WRITER_POOL,
-)
-def great_expectations_checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase):
+def great_expectations_checks(config_dir: Path) -> AssetChecksDefinition:
+    """One asset check per rule of the quality configuration in ``config_dir`` (the thresholds and
+    the seed of key fields), all evaluated by one step."""
+    specs = [_spec(r) for r in all_rules(load_quality_config(config_dir))]
+
+    @multi_asset_check(
+        specs=specs,
+        name="great_expectations_checks",
+        description="Great Expectations suites (CRM completeness, finance validity) on the staging models; "
+        "results appended to the dq schema, Data Docs beside the warehouse, alerts sent.",
+        compute_kind="great_expectations",
+        pool=WRITER_POOL,
+    )
+    def _checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase):
+        yield from _run_checks(context, bdw, duckdb, specs)
+
+    return _checks
+
+
+def _run_checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase,
+                specs: list[AssetCheckSpec]):
     from bdw.faults import fault_point
     from bdw.quality.run import run_quality
 
@@ -128,7 +137,7 @@ def great_expectations_checks(context: AssetCheckExecutionContext, bdw: BdwSetti
                          f"(log {a.log_path})")
     if report.data_docs_url:
         context.log.info(f"Data Docs: {report.data_docs_url}")
-    expected = {(tuple(s.asset_key.path), s.name) for s in SPECS}
+    expected = {(tuple(s.asset_key.path), s.name) for s in specs}
     for r in report.results:
         if (tuple(r.rule.asset_path), r.rule.name) in expected:
             yield check_result(r)

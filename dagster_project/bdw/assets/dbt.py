@@ -2,9 +2,10 @@
 
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from bdw.assets.checks import preload_in_background
@@ -32,14 +33,22 @@ class BdwTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else "dbt"
 
 
-translator = BdwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+def dbt_models(manifest: Path) -> AssetsDefinition:
+    """The dbt project's models, seeds and tests as one multi-asset (``bdw_dbt_models``), from a
+    parsed manifest (``bdw.dbt_project.ensure_manifest``)."""
+    translator = BdwTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+    @dbt_assets(manifest=manifest, project=dbt_project, dagster_dbt_translator=translator, pool=WRITER_POOL)
+    def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings,
+                       duckdb: WorkingDatabase):
+        """``dbt build``: seeds, models and their data tests in dependency order, as of the run's date.
+        The merged base models build incrementally unless the run asks for a full refresh."""
+        yield from _build(context, dbt, bdw, duckdb)
+
+    return bdw_dbt_models
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=translator,
-            pool=WRITER_POOL)
-def bdw_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
-    """``dbt build``: seeds, models and their data tests in dependency order, as of the run's date.
-    The merged base models build incrementally unless the run asks for a full refresh."""
+def _build(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
     settings = bdw.settings()
     export_environment(settings)
     if bdw.single_process:

@@ -15,7 +15,7 @@ from dagster import (
 
 from bdw.contract import SOURCES, Source
 from bdw.ingest import ingest_source
-from bdw.mapping import ProfileError
+from bdw.ingest.mapping import ProfileError
 from bdw.resources import BdwSettings, WorkingDatabase
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time on the working database (dbt included)

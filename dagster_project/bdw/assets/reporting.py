@@ -8,14 +8,14 @@ and a failure here never touches the published file.
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 
 from bdw.assets.ingestion import WRITER_POOL
-from bdw.assets.publishing import warehouse
+from bdw.assets.publishing import WAREHOUSE_KEY
 from bdw.resources import BdwSettings
 
 
 @asset(
     key=["report"],
     group_name="publish",
-    deps=[warehouse],
+    deps=[WAREHOUSE_KEY],
     kinds={"html"},
     owners=["team:sales-ops"],
     description="The KPI report page for the BD manager: scorecard with statuses, quarterly trends against "
@@ -44,7 +44,7 @@ def report(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResul
 @asset(
     key=["dbt_docs"],
     group_name="publish",
-    deps=[warehouse],
+    deps=[WAREHOUSE_KEY],
     kinds={"dbt", "html"},
     pool=WRITER_POOL,  # reads the working database: no writer may hold it meanwhile
     owners=["team:sales-ops"],

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bdw.quality.config import QualityConfig
 from bdw.quality.rules import Rule, date_bounds
+from bdw.quality.thresholds import QualityConfig
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 

@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
-from bdw.quality.config import QualityConfig
+from bdw.quality.thresholds import QualityConfig
 
 Severity = Literal["warn", "error"]
 # how the observed value of a rule is measured and compared with its threshold

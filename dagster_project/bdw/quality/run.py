@@ -15,13 +15,13 @@ import pandas as pd
 
 from bdw.alerts import Alert, DispatchReport, dispatch
 from bdw.catalog import relation_exists
-from bdw.config import Settings
-from bdw.quality.config import QualityConfig, load_quality_config
 from bdw.quality.gx_runner import RuleResult, run_suites
 from bdw.quality.history import append_completeness, append_results
 from bdw.quality.rules import COMPLETENESS_SUITE, all_rules
 from bdw.quality.snapshots import completeness_by_owner, read_snapshots
+from bdw.quality.thresholds import QualityConfig, load_quality_config
 from bdw.run_context import newest_date, newest_file_date
+from bdw.settings import Settings
 
 log = logging.getLogger(__name__)
 

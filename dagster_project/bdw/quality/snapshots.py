@@ -11,8 +11,8 @@ import math
 import duckdb
 import pandas as pd
 
-from bdw.quality.config import QualityConfig
-from bdw.validation import q
+from bdw.quality.thresholds import QualityConfig
+from bdw.sql import q
 
 CRM_TABLES = ("accounts", "opportunities")
 

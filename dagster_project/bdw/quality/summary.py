@@ -8,7 +8,7 @@ from collections import Counter
 import duckdb
 
 from bdw.catalog import relation_exists
-from bdw.config import Settings
+from bdw.settings import Settings
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
@@ -58,7 +58,7 @@ def _alert_lines(settings: Settings, run_id: str) -> list[str]:
 
 
 def _docs_index(settings: Settings) -> str | None:
-    from bdw.quality.config import load_quality_config
+    from bdw.quality.thresholds import load_quality_config
 
     try:
         folder = settings.warehouse.parent / load_quality_config(settings.config_dir).data_docs_folder

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from bdw.charts import use_cjk_font
+from bdw.fonts import use_cjk_font
 from bdw.report.charts import Chart, completeness_chart, trend_chart
 from bdw.report.data import TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from bdw.sample import export, world
-from bdw.sample.profile import DEFAULT_AS_OF
+from bdw.sample.figures import DEFAULT_AS_OF
 
 __all__ = ["write_sample"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import names, profile
+from bdw.sample import figures, names
 
 INDUSTRIES = (
     "manufacturing",
@@ -30,7 +30,7 @@ def draw_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> np.nd
     hi = np.asarray(hi, dtype=np.int64)
     out = np.full(len(lo), d.NONE, dtype=np.int64)
     todo = np.flatnonzero(hi >= lo)
-    weights = np.array(profile.MONTH_WEIGHTS) / max(profile.MONTH_WEIGHTS)
+    weights = np.array(figures.MONTH_WEIGHTS) / max(figures.MONTH_WEIGHTS)
     for _ in range(60):
         if not len(todo):
             break
@@ -51,7 +51,7 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
             legacy=True,
             strat24=True,
             strat25=True,
-            n=profile.STRATEGIC_2024_LEGACY * scale,
+            n=figures.STRATEGIC_2024_LEGACY * scale,
             logo_year=0,
         )
     )
@@ -61,7 +61,7 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
             legacy=True,
             strat24=False,
             strat25=True,
-            n=profile.STRATEGIC_2025_LEGACY * scale,
+            n=figures.STRATEGIC_2025_LEGACY * scale,
             logo_year=0,
         )
     )
@@ -71,7 +71,7 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
             legacy=False,
             strat24=False,
             strat25=True,
-            n=profile.STRATEGIC_2025_LOGO_2024 * scale,
+            n=figures.STRATEGIC_2025_LOGO_2024 * scale,
             logo_year=2024,
         )
     )
@@ -81,15 +81,15 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
             legacy=True,
             strat24=False,
             strat25=False,
-            n=profile.LEGACY_REGULAR * scale,
+            n=figures.LEGACY_REGULAR * scale,
             logo_year=0,
         )
     )
     last_year = d.to_date(as_of).year
-    for y in range(profile.START.year, last_year + 1):
-        n = profile.NEW_LOGOS.get(y, profile.NEW_LOGOS[max(profile.NEW_LOGOS)]) * scale
+    for y in range(figures.START.year, last_year + 1):
+        n = figures.NEW_LOGOS.get(y, figures.NEW_LOGOS[max(figures.NEW_LOGOS)]) * scale
         if y == 2024:
-            n -= profile.STRATEGIC_2025_LOGO_2024 * scale
+            n -= figures.STRATEGIC_2025_LOGO_2024 * scale
         parts.append(dict(kind="regular", legacy=False, strat24=False, strat25=False, n=n, logo_year=y))
     parts.append(
         dict(
@@ -97,7 +97,7 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
             legacy=False,
             strat24=False,
             strat25=False,
-            n=profile.PROSPECTS * scale,
+            n=figures.PROSPECTS * scale,
             logo_year=0,
         )
     )
@@ -106,14 +106,14 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
     n = len(a)
 
     # where: the top account is domestic; 3 of every 13 other strategic ones are overseas
-    overseas = rng.random(n) < np.where(a["kind"] == "prospect", 0.30, profile.OVERSEAS_ACCOUNT_SHARE)
+    overseas = rng.random(n) < np.where(a["kind"] == "prospect", 0.30, figures.OVERSEAS_ACCOUNT_SHARE)
     strat = np.flatnonzero((a["kind"] == "strategic").to_numpy())
     overseas[strat] = False
     per_unit = len(strat) // scale
     for u in range(scale):
         block = strat[u * per_unit : (u + 1) * per_unit]
         overseas[
-            [block[0], block[profile.STRATEGIC_2024_LEGACY], block[-1]][: profile.STRATEGIC_OVERSEAS]
+            [block[0], block[figures.STRATEGIC_2024_LEGACY], block[-1]][: figures.STRATEGIC_OVERSEAS]
         ] = True
     overseas[a["kind"].to_numpy() == "top"] = False
     a["overseas"] = overseas
@@ -125,9 +125,9 @@ def skeleton(rng: np.random.Generator, scale: int, as_of: int) -> pd.DataFrame:
     ]
     a["industry"] = rng.choice(np.array(INDUSTRIES, dtype=object), n, p=INDUSTRY_P)
     a.loc[a["kind"] == "top", "industry"] = "consumer_electronics"
-    foreign = overseas & (rng.random(n) < profile.FOREIGN_BILLING_SHARE)
-    a["currency"] = np.where(foreign, [profile.REGION_CURRENCY.get(r, "USD") for r in region], profile.CNY)
-    a["partner_pref"] = (rng.random(n) < profile.PARTNER_SERVED_SHARE) & (a["kind"] != "top").to_numpy()
+    foreign = overseas & (rng.random(n) < figures.FOREIGN_BILLING_SHARE)
+    a["currency"] = np.where(foreign, [figures.REGION_CURRENCY.get(r, "USD") for r in region], figures.CNY)
+    a["partner_pref"] = (rng.random(n) < figures.PARTNER_SERVED_SHARE) & (a["kind"] != "top").to_numpy()
 
     # when: new logos sign their first contract in their logo year (never after as-of)
     logo = a["logo_year"].to_numpy()
@@ -167,7 +167,7 @@ def add_special(a: pd.DataFrame, rng: np.random.Generator, scale: int, as_of: in
             region="CN",
             country="CN",
             industry="retail",
-            currency=profile.CNY,
+            currency=figures.CNY,
             partner_pref=False,
             logo_day=int(rng.integers(d.day("2025-02-03"), d.day("2025-02-26"))),
             created_at=d.NONE,

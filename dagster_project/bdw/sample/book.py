@@ -13,15 +13,15 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import profile
+from bdw.sample import figures
 from bdw.sample.accounts import draw_days
 from bdw.sample.rake import rake
 from bdw.sample.roster import partner_active, rate_lookup
 
-N_KINDS = len(profile.KINDS)
+N_KINDS = len(figures.KINDS)
 KIND_BASE = np.array([1.0, 0.5, 0.5, 0.6, 0.5, 0.4])
 TIER_WEIGHT = {"gold": 3.0, "silver": 2.0, "registered": 1.0}
-CAP = 0.92 * profile.STRATEGIC_THRESHOLD  # accounts not meant to be strategic stay below this
+CAP = 0.92 * figures.STRATEGIC_THRESHOLD  # accounts not meant to be strategic stay below this
 
 
 @dataclass
@@ -104,7 +104,7 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
 
     s24 = a["strat24"].to_numpy() & (kind == "strategic")
     s25 = a["strat25"].to_numpy() & ~a["strat24"].to_numpy()
-    for y in range(profile.START.year, last_year + 1):
+    for y in range(figures.START.year, last_year + 1):
         ys, ye = d.day(f"{y}-01-01"), d.day(f"{y}-12-31")
         vis = min(ye, as_of)
         frac = (vis - ys + 1) / (ye - ys + 1)
@@ -113,7 +113,7 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
             ("strategic24", s24, 1_800_000, 0.35),
             ("strategic25", s25, 1_500_000, 0.35),
         ):
-            per = profile.EXPANSIONS[group].get(y, profile.EXPANSIONS[group][2026])
+            per = figures.EXPANSIONS[group].get(y, figures.EXPANSIONS[group][2026])
             count = round(per * frac) * (scale if group == "top" else 1)
             rows = np.flatnonzero(mask)
             rows = np.repeat(rows, count)
@@ -130,7 +130,7 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
         legacy = a["legacy"].to_numpy()[regular]
         start = np.where(legacy, ys, np.maximum(ys, logo_day[regular] + 60))
         span = np.clip(vis - start + 1, 0, None) / (ye - ys + 1)
-        lam = np.where(legacy, profile.EXPANSIONS["regular"], profile.EXPANSIONS["logo"]) * span
+        lam = np.where(legacy, figures.EXPANSIONS["regular"], figures.EXPANSIONS["logo"]) * span
         special = a["special"].to_numpy()[regular] != ""
         count = np.where(special, 0, rng.poisson(lam))
         rows = np.repeat(regular, count)
@@ -164,12 +164,12 @@ def _attributes(
         pid[partner] = pick_partner(rng, p, c["signed"].to_numpy()[partner], home[acc[partner]])
     c["partner"] = pid
     rec_p = np.where(
-        c["ctype"] == "new", profile.RECURRING_SHARE["new"], profile.RECURRING_SHARE["expansion"]
+        c["ctype"] == "new", figures.RECURRING_SHARE["new"], figures.RECURRING_SHARE["expansion"]
     )
     big = np.isin(a["kind"].to_numpy()[acc], ["top", "strategic"])
     recurring = (rng.random(n) < rec_p) | big  # big customers buy subscriptions
     c["recurring"] = recurring
-    terms, probs = zip(*profile.TERM_MONTHS, strict=True)
+    terms, probs = zip(*figures.TERM_MONTHS, strict=True)
     c["term"] = np.where(recurring, rng.choice(np.array(terms), n, p=np.array(probs)), 0)
     kinds = _kinds(rng, recurring, big)
     for i in range(N_KINDS):
@@ -187,12 +187,12 @@ def _renewals(
     """Renew the contracts due each year: exactly the plan's share renews within the grace period,
     some of the rest renew late (after it), the others churn."""
     last_year = d.to_date(as_of).year
-    for y in range(profile.START.year + 1, last_year + 2):
+    for y in range(figures.START.year + 1, last_year + 2):
         ends = c["end"].to_numpy()
         due = np.flatnonzero(c["recurring"].to_numpy() & (ends != d.NONE) & (d.year(ends) == y))
         if not len(due):
             continue
-        rates = profile.plan(min(y, max(profile.PLANS))).renewal
+        rates = figures.plan(min(y, max(figures.PLANS))).renewal
         strategic = strategic_at(a, c["account"].to_numpy()[due], d.year(c["signed"].to_numpy()[due]))
         channel = c["channel"].to_numpy()[due]
         group = np.where(strategic & ("strategic" in rates), "strategic", channel)
@@ -203,17 +203,17 @@ def _renewals(
             k = round(rates[g] * len(rows))
             keys = rng.random(len(rows)) ** (1 / np.where(strategic[rows], 3.0, 1.0))
             renewed[rows[np.argsort(-keys, kind="stable")[:k]]] = True
-        late = ~renewed & (rng.random(len(due)) < profile.LATE_RENEWAL_SHARE)
+        late = ~renewed & (rng.random(len(due)) < figures.LATE_RENEWAL_SHARE)
         src = due[renewed | late]
         is_late = late[renewed | late]
         end = c["end"].to_numpy()[src]
         in_time = np.where(
             rng.random(len(src)) < 0.7,
             rng.integers(-45, 16, len(src)),
-            rng.integers(16, profile.RENEWAL_GRACE_DAYS + 1, len(src)),
+            rng.integers(16, figures.RENEWAL_GRACE_DAYS + 1, len(src)),
         )
         signed = end + np.where(is_late, rng.integers(100, 171, len(src)), in_time)
-        keep = (signed <= as_of) & (signed >= d.day(profile.START))
+        keep = (signed <= as_of) & (signed >= d.day(figures.START))
         src, signed, is_late, end = src[keep], signed[keep], is_late[keep], end[keep]
         if not len(src):
             continue
@@ -265,8 +265,8 @@ def _fit_due_count(
 def windows(scale: int, as_of: int) -> pd.DataFrame:
     """The steering periods: years, or quarters where a plan has them; cut at as-of, pro rata."""
     rows = []
-    for y in range(profile.START.year, d.to_date(as_of).year + 1):
-        pl = profile.plan(y)
+    for y in range(figures.START.year, d.to_date(as_of).year + 1):
+        pl = figures.plan(y)
         spans = (
             [(f"{y}-01-01", f"{y}-12-31", pl.revenue, 0)]
             if pl.quarters is None
@@ -278,7 +278,7 @@ def windows(scale: int, as_of: int) -> pd.DataFrame:
             if lo > as_of:
                 continue
             frac = (min(hi, as_of) - lo + 1) / (hi - lo + 1)
-            margin = profile.quarter_margin(y, q) if q else pl.margin
+            margin = figures.quarter_margin(y, q) if q else pl.margin
             rows.append(
                 dict(
                     year=y,
@@ -300,7 +300,7 @@ def _named_targets(rng: np.random.Generator, a: pd.DataFrame, win: pd.Series, sc
     """Revenue targets of the accounts a window steers by name: the top customer, and in a year
     with strategic targets every account meant to be strategic."""
     year = int(win["year"])
-    pl = profile.plan(year)
+    pl = figures.plan(year)
     if not pl.top_revenue:
         return {}
     kind = a["kind"].to_numpy()
@@ -380,7 +380,7 @@ def _lines(rng: np.random.Generator, c: pd.DataFrame, revenue: np.ndarray, win: 
     signed = c["signed"].to_numpy()[ci]
     w_idx = np.searchsorted(win["lo"].to_numpy(), signed, side="right") - 1
     counted = ~c["cancelled"].to_numpy()[ci]
-    shares = np.array([profile.plan(int(y)).kinds for y in win["year"]])
+    shares = np.array([figures.plan(int(y)).kinds for y in win["year"]])
     targets = (win["revenue"].to_numpy()[:, None] * shares).ravel()
     parts = [
         (ci, revenue),
@@ -412,7 +412,7 @@ def build(
     currency = a["currency"].to_numpy()[c["account"].to_numpy()]
     c["currency"] = currency
     rate = rate_lookup(fx, currency, c["signed"].to_numpy())
-    unit = np.where(currency == profile.CNY, 10_000, 1_000)[lines["contract"].to_numpy()]
+    unit = np.where(currency == figures.CNY, 10_000, 1_000)[lines["contract"].to_numpy()]
     cents = np.round(lines["cny"].to_numpy() / rate[lines["contract"].to_numpy()] * 100 / unit) * unit
     lines["cents"] = np.maximum(cents, unit).astype(np.int64)
     lines["cny"] = lines["cents"] / 100 * rate[lines["contract"].to_numpy()]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import names, profile
+from bdw.sample import figures, names
 from bdw.sample.deals import FAR, V, snapshot_days, state_at
 
 ACTIVITY_TYPES = np.array(["visit", "call", "email", "meeting", "demo", "event"], dtype=object)
@@ -16,7 +16,7 @@ ACTIVITY_P = [0.2, 0.3, 0.25, 0.15, 0.07, 0.03]
 def file_day(days: np.ndarray, as_of: int) -> np.ndarray:
     """The monthly export a change lands in: its month's end (or as-of for the running month);
     anything before the first export is in the initial load of 2024-01-01."""
-    start = d.day(profile.START)
+    start = d.day(figures.START)
     out = np.minimum(d.month_end(d.month(days)), as_of)
     return np.where(days < start, start, out)
 
@@ -96,7 +96,7 @@ def _state_frame(x: pd.DataFrame, rows: np.ndarray, day: np.ndarray) -> pd.DataF
     ecd = np.where(is_closed & won, closed, st["ecd"])
     factor = np.where(is_closed, 1.0, st["f"])
     cents = x["cents"].to_numpy()[rows]
-    unit = np.where(x["currency"].to_numpy()[rows] == profile.CNY, 10_000, 1_000)
+    unit = np.where(x["currency"].to_numpy()[rows] == figures.CNY, 10_000, 1_000)
     amount = np.round(cents * factor / unit) * unit / 100
     return pd.DataFrame(
         {
@@ -125,7 +125,7 @@ def snapshot_rows(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
     day = snaps[np.repeat(lo, count) + offset]
     st = state_at(x, rows, day)
     cents = x["cents"].to_numpy()[rows]
-    unit = np.where(x["currency"].to_numpy()[rows] == profile.CNY, 10_000, 1_000)
+    unit = np.where(x["currency"].to_numpy()[rows] == figures.CNY, 10_000, 1_000)
     return pd.DataFrame(
         {
             "deal": rows,
@@ -148,7 +148,7 @@ def activity_rows(
     as_of: int,
 ) -> pd.DataFrame:
     """Touches on deals (between first touch and close) and on accounts; none before 2024."""
-    start = d.day(profile.START)
+    start = d.day(figures.START)
     outcome = x["outcome"].to_numpy()
     lo = np.where(x["first_touch"].to_numpy() != d.NONE, x["first_touch"].to_numpy(), x["created"].to_numpy())
     lo = np.maximum(lo, start)

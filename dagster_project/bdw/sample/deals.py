@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import profile
+from bdw.sample import figures
 from bdw.sample.accounts import draw_days
 from bdw.sample.book import Book, pick_partner
 
@@ -43,7 +43,7 @@ def build(
     scale: int,
 ) -> pd.DataFrame:
     c = book.contracts
-    start = d.day(profile.START)
+    start = d.day(figures.START)
     acc_created = a["created_at"].to_numpy()
     logo_day = a["logo_day"].to_numpy()
     kind = a["kind"].to_numpy()
@@ -52,7 +52,7 @@ def build(
     # won: one per contract
     lines = book.lines
     main_kind = lines.sort_values(["contract", "cny"], ascending=[True, False]).drop_duplicates("contract")
-    fam = np.array(profile.KIND_FAMILY, dtype=object)[
+    fam = np.array(figures.KIND_FAMILY, dtype=object)[
         main_kind.set_index("contract")["kind"].reindex(range(len(c))).to_numpy()
     ]
     signed = c["signed"].to_numpy()
@@ -88,7 +88,7 @@ def build(
     customers = np.flatnonzero(np.isin(kind, ["top", "strategic", "regular"]) & (special == ""))
     prospects = np.flatnonzero((kind == "prospect") & (special == ""))
     cust_since = np.where(logo_day != d.NONE, logo_day + 1, acc_created)
-    n_lost = round(profile.LOST_PER_WON * n)
+    n_lost = round(figures.LOST_PER_WON * n)
     closed = draw_days(rng, np.full(n_lost, start + 20), np.full(n_lost, as_of + 150))
     lcreated = closed - rng.integers(20, 201, n_lost)
     to_cust = rng.random(n_lost) < 0.35
@@ -99,7 +99,7 @@ def build(
     )
     first_ok = np.where(to_cust, cust_since[lacc], acc_created[lacc])
     lcreated = np.minimum(np.maximum(lcreated, first_ok), closed - 5)
-    n_fut = profile.FUTURE_WON * scale
+    n_fut = figures.FUTURE_WON * scale
     fclose = as_of + rng.integers(1, 121, n_fut)
     fcreated = np.minimum(fclose - rng.integers(40, 161, n_fut), as_of - 5)
     fcust = rng.random(n_fut) < 0.5
@@ -141,7 +141,7 @@ def build(
     other["currency"] = a["currency"].to_numpy()[oacc]
     other["family"] = rng.choice(np.array(list(FAMILY_P), dtype=object), m, p=list(FAMILY_P.values()))
     cny = rng.lognormal(np.log(np.where(other["outcome"] == "open", 700_000, 400_000)), 0.8)
-    rough_rate = {profile.CNY: 1.0, **{k: v[0] for k, v in profile.FX.items()}}  # a deal size, not a booking
+    rough_rate = {figures.CNY: 1.0, **{k: v[0] for k, v in figures.FX.items()}}  # a deal size, not a booking
     fxr = other["currency"].map(rough_rate).to_numpy(dtype=float)
     other["cents"] = (np.round(cny / fxr / 100) * 10_000).astype(np.int64)
     other["first_touch"] = np.where(rng.random(m) < 0.4, other["created"] - rng.integers(0, 15, m), d.NONE)
@@ -162,8 +162,8 @@ def build(
 
 
 def snapshot_days(as_of: int) -> np.ndarray:
-    days = d.mondays(d.day(profile.START), as_of)
-    return days[~np.isin(days, [d.day(x) for x in profile.SNAPSHOT_GAPS])]
+    days = d.mondays(d.day(figures.START), as_of)
+    return days[~np.isin(days, [d.day(x) for x in figures.SNAPSHOT_GAPS])]
 
 
 def _versions(rng: np.random.Generator, x: pd.DataFrame, as_of: int, scale: int) -> None:
@@ -194,8 +194,8 @@ def _versions(rng: np.random.Generator, x: pd.DataFrame, as_of: int, scale: int)
     lost = (outcome == "lost") & (closed != d.NONE)
     cmonth = np.where(closed != d.NONE, d.month(np.where(closed != d.NONE, closed, 0)), -1)
     used = np.zeros(n, dtype=bool)
-    for y in range(profile.START.year, d.to_date(as_of).year + 1):
-        pl = profile.plan(min(y, max(profile.PLANS)))
+    for y in range(figures.START.year, d.to_date(as_of).year + 1):
+        pl = figures.plan(min(y, max(figures.PLANS)))
         months = [m for m in first.index if d.year(d.month_start(np.array([m])))[0] == y]
         if not months or not pl.forecast_set:
             continue

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import profile
+from bdw.sample import figures
 from bdw.sample.people import is_employed
 
 
@@ -16,7 +16,7 @@ def forecasts(rng: np.random.Generator, c: pd.DataFrame, roster: pd.DataFrame, a
     counted = ~c["cancelled"].to_numpy()
     month = d.month(c["signed"].to_numpy())
     actual_m = pd.Series(c["cny"].to_numpy()[counted]).groupby(month[counted]).sum()
-    first = d.month(np.array([d.day(profile.START)]))[0]
+    first = d.month(np.array([d.day(figures.START)]))[0]
     last = d.month(np.array([as_of]))[0]
     rows = []
     per_rep = (
@@ -59,8 +59,8 @@ def _expected(actual_m: pd.Series, m: int, as_of: int) -> float:
     if int(d.month_end(m)) <= as_of:
         return float(actual_m.get(m, 0.0))
     y = 1970 + m // 12
-    pl = profile.plan(min(max(y, profile.START.year), max(profile.PLANS) + 1))
-    return pl.revenue * profile.MONTH_WEIGHTS[m % 12] / sum(profile.MONTH_WEIGHTS)
+    pl = figures.plan(min(max(y, figures.START.year), max(figures.PLANS) + 1))
+    return pl.revenue * figures.MONTH_WEIGHTS[m % 12] / sum(figures.MONTH_WEIGHTS)
 
 
 def financials(rng: np.random.Generator, a: pd.DataFrame, as_of: int, scale: int) -> pd.DataFrame:
@@ -71,7 +71,7 @@ def financials(rng: np.random.Generator, a: pd.DataFrame, as_of: int, scale: int
     regular = np.flatnonzero((a["kind"].to_numpy() == "regular") & (a["special"].to_numpy() == ""))
     who = np.concatenate([big, rng.choice(regular, min(len(regular), 20 * scale), replace=False)])
     quarters = []
-    for y in range(profile.START.year, d.to_date(as_of).year + 1):
+    for y in range(figures.START.year, d.to_date(as_of).year + 1):
         for q in range(1, 5):
             published = int(d.month_end(d.month(np.array([d.day(f"{y}-{3 * q:02d}-01")]))[0])) + 45
             if published <= as_of:
@@ -90,7 +90,7 @@ def financials(rng: np.random.Generator, a: pd.DataFrame, as_of: int, scale: int
     if nq >= 4:
         profit[single, -4] = -np.abs(profit[single, -4]) * 0.2
     overseas = a["overseas"].to_numpy()[who]
-    ccy = np.where(overseas, "USD", profile.CNY)
+    ccy = np.where(overseas, "USD", figures.CNY)
     profit = np.where(overseas[:, None], profit / 7.2, profit)
     rows = pd.DataFrame(
         {

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import profile
+from bdw.sample import figures
 from bdw.sample.book import Book
 from bdw.sample.rake import rake
 from bdw.sample.roster import rate_lookup
@@ -31,7 +31,7 @@ def payments(rng: np.random.Generator, book: Book, as_of: int, scale: int) -> tu
     c = book.contracts
     n = len(c)
     n_inst = rng.choice(np.array([1, 2, 4]), n, p=[0.4, 0.3, 0.3])
-    first = c["signed"].to_numpy() + rng.integers(*profile.PAYMENT_LAG_DAYS, n, endpoint=True)
+    first = c["signed"].to_numpy() + rng.integers(*figures.PAYMENT_LAG_DAYS, n, endpoint=True)
     gap = np.where(n_inst == 2, 182, 91)
     ci = np.repeat(np.arange(n), n_inst)
     k = np.arange(len(ci)) - np.repeat(np.cumsum(n_inst) - n_inst, n_inst)
@@ -58,7 +58,7 @@ def payments(rng: np.random.Generator, book: Book, as_of: int, scale: int) -> tu
         rows = p[(p["contract"] == i) & (p["cents"] > 0)].sort_values("received")
         when = int(rows["received"].iloc[1]) + 15
         if when <= as_of:
-            refunds.append((i, when, -int(round(rows["cents"].iloc[0] * profile.REFUND_SHARE, -2))))
+            refunds.append((i, when, -int(round(rows["cents"].iloc[0] * figures.REFUND_SHARE, -2))))
     if refunds:
         p = pd.concat(
             [p, pd.DataFrame(refunds, columns=["contract", "received", "cents"])], ignore_index=True
@@ -93,7 +93,7 @@ def costs(
     when = signed[ci] + np.floor(rng.random(len(ci)) ** 1.5 * span[ci]).astype(np.int64) + 3
     share = rng.gamma(1.0, 1.0, len(ci))
     share /= np.bincount(ci, weights=share)[ci]
-    kind_rev = np.zeros((n, len(profile.KINDS)))
+    kind_rev = np.zeros((n, len(figures.KINDS)))
     np.add.at(kind_rev, (lines["contract"].to_numpy(), lines["kind"].to_numpy()), lines["cny"].to_numpy())
     type_w = kind_rev @ TYPE_WEIGHTS + 1e-9
     cum = np.cumsum(type_w / type_w.sum(axis=1, keepdims=True), axis=1)
@@ -115,7 +115,7 @@ def costs(
     x["cny"] = rake(x["cny"].to_numpy(), [(labels, targets)])
 
     # excluded cost types, never in gross margin
-    logistics, addon = profile.EXCLUDED_COST_TYPES
+    logistics, addon = figures.EXCLUDED_COST_TYPES
     hw = kind_rev[:, 5]
     sv = kind_rev[:, 4]
     lg = np.flatnonzero(counted & (hw > 0))

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import profile
+from bdw.sample import figures
 
 
 def pick_employed(
@@ -14,7 +14,7 @@ def pick_employed(
 ) -> np.ndarray:
     """A random rep of the row's team employed on the row's day (row index into roster)."""
     out = np.full(len(team), -1, dtype=np.int64)
-    on = np.maximum(np.asarray(on, dtype=np.int64), d.day(profile.START))
+    on = np.maximum(np.asarray(on, dtype=np.int64), d.day(figures.START))
     hire = roster["hire_date"].to_numpy()
     leave = roster["leave_date"].to_numpy()
     for t in np.unique(team):
@@ -29,7 +29,7 @@ def pick_employed(
 
 
 def is_employed(roster: pd.DataFrame, rep: np.ndarray, on: np.ndarray) -> np.ndarray:
-    on = np.maximum(np.asarray(on, dtype=np.int64), d.day(profile.START))
+    on = np.maximum(np.asarray(on, dtype=np.int64), d.day(figures.START))
     leave = roster["leave_date"].to_numpy()[rep]
     return (rep >= 0) & (roster["hire_date"].to_numpy()[rep] <= on) & ((leave == d.NONE) | (leave > on))
 
@@ -67,7 +67,7 @@ def first_touches(
     signed = c["signed"].to_numpy()[new]
     floor = base - signed + 14  # the deal takes at least two weeks before signing
     years = d.year(base)
-    target = np.array([profile.plan(int(min(y, max(profile.PLANS)))).sales_cycle_days for y in years])
+    target = np.array([figures.plan(int(min(y, max(figures.PLANS)))).sales_cycle_days for y in years])
     cycle = np.maximum(rng.gamma(6.0, target / 6.0), floor)
     counted = paid & ~c["cancelled"].to_numpy()[new]
     for y in np.unique(years[counted]):

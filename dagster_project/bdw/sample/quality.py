@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import names, profile
+from bdw.sample import figures, names
 
 # (table, field, weight, text): text fields may hold a placeholder
 ACCOUNT_FIELDS = (
@@ -34,9 +34,9 @@ DEAL_FIELDS = (
 
 
 def _target(year: int) -> float:
-    if year < profile.START.year:
-        return profile.CRM_COMPLETENESS_BEFORE_2024
-    return profile.plan(min(year, max(profile.PLANS))).crm_completeness
+    if year < figures.START.year:
+        return figures.CRM_COMPLETENESS_BEFORE_2024
+    return figures.plan(min(year, max(figures.PLANS))).crm_completeness
 
 
 def blank(rng: np.random.Generator, a: pd.DataFrame, x: pd.DataFrame, sloppiness: np.ndarray) -> None:

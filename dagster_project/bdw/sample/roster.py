@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
-from bdw.sample import names, profile
+from bdw.sample import figures, names
 from bdw.sample.people import is_employed
 
 
 def reps(rng: np.random.Generator) -> pd.DataFrame:
-    spec = pd.DataFrame(profile.REPS, columns=["code", "team", "hire", "leave", "role_tags", "region"])
+    spec = pd.DataFrame(figures.REPS, columns=["code", "team", "hire", "leave", "role_tags", "region"])
     spec["hire_date"] = [d.day(x) for x in spec["hire"]]
     spec["leave_date"] = [d.day(x) if isinstance(x, str) else d.NONE for x in spec["leave"]]
     spec = spec.sort_values(["hire_date", "code"]).reset_index(drop=True)
@@ -24,7 +24,7 @@ def reps(rng: np.random.Generator) -> pd.DataFrame:
 def roster_files(roster: pd.DataFrame, as_of: int, keys: str, start: str, end: str) -> pd.DataFrame:
     """HR/channel roster snapshots at each year end and at as-of: who had started by then, with
     the end dates known by then."""
-    files = [d.day(f"{y}-12-31") for y in range(profile.START.year, d.to_date(as_of).year)] + [as_of]
+    files = [d.day(f"{y}-12-31") for y in range(figures.START.year, d.to_date(as_of).year)] + [as_of]
     parts = []
     for f in files:
         part = roster[roster[start] <= f].copy()
@@ -38,8 +38,8 @@ def roster_files(roster: pd.DataFrame, as_of: int, keys: str, start: str, end: s
 
 def reviews(rng: np.random.Generator, roster: pd.DataFrame, as_of: int) -> pd.DataFrame:
     rows = []
-    for period, share in profile.REVIEW_HIGH_SHARE.items():
-        published = d.day(profile.REVIEW_PUBLISHED[period])
+    for period, share in figures.REVIEW_HIGH_SHARE.items():
+        published = d.day(figures.REVIEW_PUBLISHED[period])
         if published > as_of:
             continue
         y = int(period[:4])
@@ -65,11 +65,11 @@ def reviews(rng: np.random.Generator, roster: pd.DataFrame, as_of: int) -> pd.Da
 
 
 def partners(rng: np.random.Generator) -> pd.DataFrame:
-    n_full = profile.PARTNERS_FULL_2025
+    n_full = figures.PARTNERS_FULL_2025
     onboarded = list(rng.integers(d.day("2020-06-01"), d.day("2024-11-30"), n_full))
     terminated = [d.NONE] * n_full
-    terminated[int(rng.integers(0, n_full))] = d.day(profile.PARTNER_TERMINATED_2026)
-    for on, off in profile.PARTNER_EVENTS:
+    terminated[int(rng.integers(0, n_full))] = d.day(figures.PARTNER_TERMINATED_2026)
+    for on, off in figures.PARTNER_EVENTS:
         onboarded.append(d.day(on))
         terminated.append(d.day(off) if off else d.NONE)
     n = len(onboarded)
@@ -86,7 +86,7 @@ def partners(rng: np.random.Generator) -> pd.DataFrame:
     tiers = np.array(["registered"] * n, dtype=object)
     order = rng.permutation(n)
     k = 0
-    for tier, count in profile.PARTNER_TIERS:
+    for tier, count in figures.PARTNER_TIERS:
         tiers[order[k : k + count]] = tier
         k += count
     df["tier"] = tiers
@@ -107,10 +107,10 @@ def partners(rng: np.random.Generator) -> pd.DataFrame:
         for i in rng.permutation(n)
         if tiers[i] == "registered" and i not in uncertified and df["terminated_date"].iat[i] == d.NONE
     ]
-    uncertified += reg[: profile.PARTNER_UNCERTIFIED - 2]
+    uncertified += reg[: figures.PARTNER_UNCERTIFIED - 2]
     certified[uncertified] = d.NONE
     df["certified_date"] = certified
-    health = np.clip(rng.normal(profile.PARTNER_HEALTH_MEAN + 3, 4.5, n), 80, 99).round()
+    health = np.clip(rng.normal(figures.PARTNER_HEALTH_MEAN + 3, 4.5, n), 80, 99).round()
     low = rng.permutation(n)[:6]
     health[low] = rng.integers(62, 79, len(low))
     df["health_score"] = health
@@ -142,7 +142,7 @@ def partner_active(p: pd.DataFrame, on: np.ndarray) -> np.ndarray:
 def fx_rates(rng: np.random.Generator, first_month: int, last_month: int) -> pd.DataFrame:
     months = np.arange(first_month, last_month + 1)
     rows = []
-    for ccy, (start, drift, vol) in profile.FX.items():
+    for ccy, (start, drift, vol) in figures.FX.items():
         steps = rng.normal(drift / 12, vol, len(months))
         steps[0] = 0.0
         rate = start * np.exp(np.cumsum(steps))
@@ -152,7 +152,7 @@ def fx_rates(rng: np.random.Generator, first_month: int, last_month: int) -> pd.
 
 def rate_lookup(fx: pd.DataFrame, currency: np.ndarray, days: np.ndarray) -> np.ndarray:
     """rate_to_cny of each row's currency in the month of its date (1 for CNY)."""
-    ccys = [profile.CNY, *profile.FX]
+    ccys = [figures.CNY, *figures.FX]
     first = int(fx["month"].min())
     grid = np.ones((len(ccys), int(fx["month"].max()) - first + 1))
     grid[pd.Categorical(fx["currency"], categories=ccys).codes, fx["month"].to_numpy() - first] = fx[

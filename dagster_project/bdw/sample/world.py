@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from bdw.sample import accounts, book, crm, deals, extras, finance, people, profile, quality, roster
+from bdw.sample import accounts, book, crm, deals, extras, figures, finance, people, quality, roster
 from bdw.sample import dates as d
 
 Frames = dict[str, pd.DataFrame]
@@ -34,7 +34,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
 
     reps = roster.reps(rng(1))
     partners = roster.partners(rng(2))
-    first_month = int(d.month(np.array([d.day(profile.START)]))[0])
+    first_month = int(d.month(np.array([d.day(figures.START)]))[0])
     fx = roster.fx_rates(rng(3), first_month, int(d.month(np.array([as_of]))[0]))
     a = accounts.add_special(accounts.skeleton(rng(4), scale, as_of), rng(5), scale, as_of)
     home = book.home_partners(rng(6), a, partners)
@@ -68,7 +68,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     fallback = (
         (x["outcome"] == "won").to_numpy()
         & np.isin(won, new)
-        & (x["touch"].to_numpy() >= d.day(profile.START))
+        & (x["touch"].to_numpy() >= d.day(figures.START))
     )
     fallback &= r.random(len(x)) < 0.1
     x["fallback_touch"] = fallback
@@ -324,11 +324,11 @@ def _lines(bk: book.Book, c: pd.DataFrame, as_of: int) -> pd.DataFrame:
         {
             "contract_id": c["contract_id"].to_numpy()[ci],
             "line_no": ln["line_no"].to_numpy(),
-            "product_family": np.array(profile.KIND_FAMILY, dtype=object)[kind],
+            "product_family": np.array(figures.KIND_FAMILY, dtype=object)[kind],
             "amount": ln["cents"].to_numpy() / 100,
-            "is_recurring": np.array(profile.KIND_RECURRING, dtype=object)[kind],
+            "is_recurring": np.array(figures.KIND_RECURRING, dtype=object)[kind],
             "_file": crm.file_day(c["signed"].to_numpy()[ci], as_of),
-            "_explicit": kind == profile.KINDS.index("license_term"),
+            "_explicit": kind == figures.KINDS.index("license_term"),
         }
     )
     return f.sort_values(["_file", "contract_id", "line_no"], kind="stable").reset_index(drop=True)

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import duckdb
 
-from bdw import readers
-from bdw.config import Settings
 from bdw.contract import SOURCES, Source
 from bdw.faults import fault_point
-from bdw.mapping import (
+from bdw.ingest import readers
+from bdw.ingest.mapping import (
     NO_PROFILE,
     Profile,
     SourceMapping,
@@ -41,7 +40,9 @@ from bdw.mapping import (
     load_profile,
     normalise_header,
 )
-from bdw.validation import checked_select, install_macros, lit, q
+from bdw.ingest.row_rules import checked_select, install_macros
+from bdw.settings import Settings
+from bdw.sql import lit, q
 
 LINEAGE = (("_source_file", "VARCHAR"), ("_row_number", "INTEGER"), ("_loaded_at", "TIMESTAMP"),
            ("_file_hash", "VARCHAR"))

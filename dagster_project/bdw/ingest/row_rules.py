@@ -13,8 +13,9 @@ from functools import cache
 
 import duckdb
 
-from bdw.config import SEEDS_DIR
 from bdw.contract import FALSE_WORDS, TRUE_WORDS, Column, Source
+from bdw.settings import SEEDS_DIR
+from bdw.sql import lit, q
 
 DATE_HELP = "not a valid date (use YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日)"
 MONEY_HELP = "not a valid amount (digits with an optional decimal point; 1,234.50 is accepted)"
@@ -54,14 +55,6 @@ def placeholders() -> tuple[str, ...]:
 
 def install_macros(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MACROS)
-
-
-def q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _in_list(values: Iterable[str]) -> str:

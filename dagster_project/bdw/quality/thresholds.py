@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from bdw.config import DEFAULT_CONFIG_DIR, SEEDS_DIR
+from bdw.settings import DEFAULT_CONFIG_DIR, SEEDS_DIR
 
 COMPLETENESS_THRESHOLD_KEY = "alert_crm_completeness"
 QUALITY_FILE = "quality.yml"

@@ -1,0 +1,179 @@
+"""Settings in one place: every path the project uses, and every environment variable it reads.
+
+No other module reads ``os.environ`` for a ``BDW_*`` setting: they call the functions here. The
+environment overrides the defaults, so the same code serves the demo, the tests, Dagster and a
+production install:
+
+==============================  =================================================================
+``BDW_INBOX``                   the inbox folder (default ``data/inbox``)
+``BDW_WAREHOUSE``               the published DuckDB file analysts read (``data/warehouse.duckdb``)
+``BDW_WORKDIR``                 private state: the working database, quarantine, run logs
+                                (default ``.bdw`` beside the warehouse)
+``BDW_CONFIG_DIR``              the config folder: ``bdw.yml``, ``profiles/``, ``quality.yml``,
+                                ``alerts.yml`` (default ``config``)
+``BDW_AS_OF``                   "today" for a run (default: the date of the newest inbox file)
+``BDW_SCHEDULE_CRON``           the nightly schedule (default ``0 2 * * *``)
+``BDW_SCHEDULE_TIMEZONE``       its time zone (default ``Asia/Shanghai``)
+``BDW_SENSOR_INTERVAL_SECONDS`` how often the inbox sensor looks for new files (default 60)
+``BDW_FAULT_POINT``             tests only: the named point where a run kills itself
+``BDW_DUCKDB_PATH``             set by the project, not by users: the working database's path,
+                                exported to dbt's ``profiles.yml`` when a run starts
+==============================  =================================================================
+
+The alert channels' variables (secrets) are read here too, by name: ``secret(name)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bdw.contract import SOURCES, Policy
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt"
+SEEDS_DIR = REPO_ROOT / "seeds"
+DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
+SHIPPED_PROFILES_DIR = DEFAULT_CONFIG_DIR / "profiles"
+
+INBOX_ENV = "BDW_INBOX"
+WAREHOUSE_ENV = "BDW_WAREHOUSE"
+WORKDIR_ENV = "BDW_WORKDIR"
+CONFIG_DIR_ENV = "BDW_CONFIG_DIR"
+AS_OF_ENV = "BDW_AS_OF"
+SCHEDULE_CRON_ENV = "BDW_SCHEDULE_CRON"
+SCHEDULE_TIMEZONE_ENV = "BDW_SCHEDULE_TIMEZONE"
+SENSOR_INTERVAL_ENV = "BDW_SENSOR_INTERVAL_SECONDS"
+FAULT_POINT_ENV = "BDW_FAULT_POINT"
+DUCKDB_PATH_ENV = "BDW_DUCKDB_PATH"
+
+DEFAULT_CRON = "0 2 * * *"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_SENSOR_INTERVAL = 60
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value and value.strip() else None
+
+
+def secret(name: str | None) -> str | None:
+    """The value of the environment variable ``name`` (an alert channel's URL or password), or None.
+    Secrets come from the environment only, never from a file of the project."""
+    return _env(name) if name else None
+
+
+def environment_script(name: str) -> Path | None:
+    """A console script of this interpreter's environment (``.venv/bin/<name>``), found without
+    PATH, so that a process started with nothing activated (systemd, ``.venv/bin/dagster dev``)
+    still finds the project's own dbt."""
+    for folder in (sysconfig.get_path("scripts"), str(Path(sys.executable).parent)):
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def dbt_executable() -> str:
+    """The dbt of the project's environment; plain ``dbt`` (from PATH) only if it has none."""
+    found = environment_script("dbt")
+    return str(found) if found else "dbt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    inbox: Path
+    warehouse: Path
+    workdir: Path
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    policies: dict[str, Policy] = field(default_factory=dict)
+    profile: str | None = None  # a mapping profile applied to every source of the run
+    as_of: dt.date | None = None  # BDW_AS_OF; None: the newest file's date (bdw.run_context.resolve_as_of)
+
+    @property
+    def work_db(self) -> Path:
+        """The private database every run ingests into and dbt builds; never read by analysts."""
+        return self.workdir / "work.duckdb"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.workdir / "quarantine"
+
+    @property
+    def profile_dirs(self) -> tuple[Path, ...]:
+        """User profiles first, so a user can override a shipped one by name."""
+        return tuple(dict.fromkeys((self.config_dir / "profiles", SHIPPED_PROFILES_DIR)))
+
+    def policy(self, source: str) -> Policy:
+        return self.policies.get(source, SOURCES[source].policy)
+
+    def dbt_env(self) -> dict[str, str]:
+        """What dbt's profile needs to find the working database."""
+        return {DUCKDB_PATH_ENV: str(self.work_db)}
+
+
+def config_dir() -> Path:
+    return Path(_env(CONFIG_DIR_ENV) or DEFAULT_CONFIG_DIR).resolve()
+
+
+def load_settings(
+    inbox: str | os.PathLike | None = None,
+    warehouse: str | os.PathLike | None = None,
+    workdir: str | os.PathLike | None = None,
+    profile: str | None = None,
+) -> Settings:
+    """Arguments win over environment variables, which win over the defaults."""
+    warehouse_path = Path(warehouse or _env(WAREHOUSE_ENV) or REPO_ROOT / "data" / "warehouse.duckdb").resolve()
+    cfg_dir = config_dir()
+    cfg_file = cfg_dir / "bdw.yml"
+    cfg = (yaml.safe_load(cfg_file.read_text(encoding="utf-8")) or {}) if cfg_file.exists() else {}
+    policies: dict[str, Policy] = {}
+    for name, policy in (cfg.get("policies") or {}).items():
+        if name not in SOURCES:
+            raise ValueError(f"{cfg_file}: policies names an unknown source {name!r}")
+        if policy not in ("file", "row"):
+            raise ValueError(f"{cfg_file}: policy of {name} must be 'file' or 'row', not {policy!r}")
+        policies[name] = policy
+    as_of = _env(AS_OF_ENV)
+    try:
+        as_of_date = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise ValueError(f"{AS_OF_ENV}={as_of!r} is not a date (YYYY-MM-DD)") from None
+    return Settings(
+        inbox=Path(inbox or _env(INBOX_ENV) or REPO_ROOT / "data" / "inbox").resolve(),
+        warehouse=warehouse_path,
+        workdir=Path(workdir or _env(WORKDIR_ENV) or warehouse_path.parent / ".bdw").resolve(),
+        config_dir=cfg_dir,
+        policies=policies,
+        profile=profile or cfg.get("profile"),
+        as_of=as_of_date,
+    )
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    cron: str
+    timezone: str
+    sensor_interval_seconds: int
+
+
+def schedule_settings() -> ScheduleSettings:
+    """When the nightly job runs and how often the inbox sensor looks."""
+    interval = _env(SENSOR_INTERVAL_ENV)
+    try:
+        seconds = int(interval) if interval else DEFAULT_SENSOR_INTERVAL
+    except ValueError:
+        raise ValueError(f"{SENSOR_INTERVAL_ENV}={interval!r} is not a whole number of seconds") from None
+    return ScheduleSettings(_env(SCHEDULE_CRON_ENV) or DEFAULT_CRON, _env(SCHEDULE_TIMEZONE_ENV) or DEFAULT_TIMEZONE,
+                            seconds)
+
+
+def fault_point() -> str | None:
+    """The crash-safety tests' named point (``bdw.faults``); None in normal operation."""
+    return _env(FAULT_POINT_ENV)
