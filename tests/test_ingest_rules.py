@@ -1,4 +1,4 @@
-"""CONTRACT.md section 2, rule by rule, on the ingestion of a throwaway working database."""
+"""docs/contract.md section 2, rule by rule, on the ingestion of a throwaway working database."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The KPI rules of METRICS.md that are easy to get wrong, on one tiny hand-built inbox run once
+"""The KPI rules of docs/metrics.md that are easy to get wrong, on one tiny hand-built inbox run once
 through ``bdw run`` (as of 2026-02-15, a Sunday: 2025 is complete, 2026 is in progress).
 
 Every expected value below is computed by hand from the rows written here; the comment beside

@@ -1,4 +1,4 @@
-"""Mapping profiles (CONTRACT.md section 4): Salesforce names, Chinese GBK headers, and a real
+"""Mapping profiles (docs/contract.md section 4): Salesforce names, Chinese GBK headers, and a real
 export nobody here wrote (Maven Analytics' CRM data set) through a user-written profile."""
 
 from __future__ import annotations

@@ -293,7 +293,7 @@ def frames() -> dict:
 
 
 def test_headline_figures_follow_the_report(frames: dict) -> None:
-    """Signed revenue, channel, overseas share, concentration (METRICS.md section 3), computed
+    """Signed revenue, channel, overseas share, concentration (docs/metrics.md section 3), computed
     from the generated rows with each row converted at its signing month."""
     from bdw.sample import dates as d
 

@@ -1,4 +1,4 @@
-"""`bdw run` on the default sample reproduces the 2025 year-end report (METRICS.md section 3):
+"""`bdw run` on the default sample reproduces the 2025 year-end report (docs/metrics.md section 3):
 each figure within 0.5% relative, ratios within 0.005 absolute, days within 1; attrition within
 0.02 (leavers are whole people)."""
 
@@ -61,7 +61,7 @@ def test_sample_reproduces_the_year_end_report(kpis, kpi_id, segment, period, ex
 
 
 def test_2026_scorecard_shows_every_status(sample_warehouse):
-    """The 2026 plan is followed only partly: the scorecard shows every status (METRICS.md 3)."""
+    """The 2026 plan is followed only partly: the scorecard shows every status (docs/metrics.md 3)."""
     import duckdb
 
     con = duckdb.connect(str(sample_warehouse), read_only=True)

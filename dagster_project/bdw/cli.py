@@ -1,4 +1,4 @@
-"""The ``bdw`` command line (CONTRACT.md section 3)."""
+"""The ``bdw`` command line (docs/contract.md section 3)."""
 
 from __future__ import annotations
 

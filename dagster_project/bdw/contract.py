@@ -1,4 +1,4 @@
-"""The inbox contract (shared/CONTRACT.md section 1) as data.
+"""The inbox contract (docs/contract.md section 1) as data.
 
 Everything that checks, types or documents an input column reads it from here: the ingestion
 validator, the raw table layout, the sample generator's headers and the tests.

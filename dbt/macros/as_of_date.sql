@@ -1,5 +1,5 @@
 {#-
-    as_of_date(): "today" for periods in progress and pending renewals (CONTRACT.md section 3,
+    as_of_date(): "today" for periods in progress and pending renewals (docs/contract.md section 3,
     `bdw run --as-of`), as a SQL DATE. A run writes its date into the one-row table
     raw._run_context before dbt builds (bdw.run_context.write_run_context): read at query time, it
     keeps dbt's partial parsing valid from one night to the next (a changed --vars value would make

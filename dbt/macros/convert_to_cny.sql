@@ -1,5 +1,5 @@
 {#-
-    THE currency conversion of METRICS.md section 1, used by every staging model with money.
+    THE currency conversion of docs/metrics.md section 1, used by every staging model with money.
 
     An amount in another currency is converted with stg_finance__fx_rates for the month of the
     row's own date (`on_date`); CNY needs no rate (1). When no rate exists for that month and

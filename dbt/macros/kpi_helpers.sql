@@ -1,5 +1,5 @@
 {#-
-    Helpers of the KPI models (intermediate/ and marts/), METRICS.md sections 1, 2 and 4.
+    Helpers of the KPI models (intermediate/ and marts/), docs/metrics.md sections 1, 2 and 4.
 -#}
 
 
@@ -22,7 +22,7 @@
 
 
 {#-
-    segment_list(dimensions): the segments a row belongs to (METRICS.md section 1), as a LIST of
+    segment_list(dimensions): the segments a row belongs to (docs/metrics.md section 1), as a LIST of
     VARCHAR: 'all' plus one 'dimension=value' per dimension. `dimensions` is a list of
     (dimension name, SQL expression) pairs; a NULL value becomes 'unknown', a boolean is written
     'true' / 'false'. Unnest it to count a row once in 'all' and once per breakdown:

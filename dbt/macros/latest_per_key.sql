@@ -1,5 +1,5 @@
 {#-
-    The merge rules of CONTRACT.md section 1, for one raw table:
+    The merge rules of docs/contract.md section 1, for one raw table:
     for each key the row from the lexically last `_source_file` wins (ties: the highest
     `_row_number` in that file); when the winning row has is_deleted = true the key is removed.
 

@@ -10,7 +10,7 @@
 {#-
     normalize_placeholder(col): the trimmed text, or NULL when it is blank or one of the CRM
     placeholders of the seed `crm_placeholders` (compared trimmed and case-insensitively), e.g.
-    'N/A', ' tbd ', '未知'. METRICS.md (crm_completeness) counts such a cell as empty; staging turns
+    'N/A', ' tbd ', '未知'. docs/metrics.md (crm_completeness) counts such a cell as empty; staging turns
     it into NULL so every later model sees "not filled" the same way.
 -#}
 {% macro normalize_placeholder(col) -%}

@@ -1,6 +1,6 @@
 """Load one inbox folder (one source) into the raw layer of the working database.
 
-The rules of CONTRACT.md sections 1 and 2:
+The rules of docs/contract.md sections 1 and 2:
 - files in lexical order of their names; a file already loaded with the same content is skipped,
   and so is a file whose content equals another loaded file's (a duplicate re-export);
 - each file is read, mapped through the mapping profile, checked row by row (files sharing a

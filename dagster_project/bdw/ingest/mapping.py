@@ -1,4 +1,4 @@
-"""Mapping profiles (CONTRACT.md section 4): other systems' headers and values onto the contract.
+"""Mapping profiles (docs/contract.md section 4): other systems' headers and values onto the contract.
 
 A profile is a YAML file ``<name>.yml`` in ``config/profiles/`` (shipped: ``salesforce``, ``zh``)
 or in the user's config folder. Per source it may give:

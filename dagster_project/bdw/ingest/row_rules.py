@@ -1,4 +1,4 @@
-"""Row checks of CONTRACT.md section 2 as one DuckDB query per file.
+"""Row checks of docs/contract.md section 2 as one DuckDB query per file.
 
 ``checked_select`` turns a table of text columns (already renamed to contract columns) into the
 typed columns the raw layer stores plus ``_issues``: a list of {column, rule, value} for the row.
@@ -48,7 +48,7 @@ CREATE OR REPLACE TEMP MACRO bdw_month(s) AS
 
 @cache
 def placeholders() -> tuple[str, ...]:
-    """The seed's placeholder list (METRICS.md crm_completeness), lower-case."""
+    """The seed's placeholder list (docs/metrics.md crm_completeness), lower-case."""
     with (SEEDS_DIR / "crm_placeholders.csv").open(encoding="utf-8") as f:
         return tuple(row["placeholder"].strip().lower() for row in csv.DictReader(f))
 

@@ -1,4 +1,4 @@
-"""`bdw sample`: the sample company's inbox, deterministic for given arguments (METRICS.md section 3).
+"""`bdw sample`: the sample company's inbox, deterministic for given arguments (docs/metrics.md section 3).
 
 The company, its 2025 year-end report and its 2026 plan are in `profile.py`; `world.py` builds its
 rows, `export.py` writes them as the source systems export them.

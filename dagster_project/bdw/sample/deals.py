@@ -3,7 +3,7 @@
 Each deal has up to four versions before it closes: A at creation (prospecting, pipeline),
 B mid-way (solution/proposal, best case), C committed (negotiation, commit) and D slipped (back to
 best case). Commits are placed so that the forecast sets of the months' first snapshots hold
-exactly the plan's number of deals and hits (METRICS.md forecast_accuracy).
+exactly the plan's number of deals and hits (docs/metrics.md forecast_accuracy).
 """
 
 from __future__ import annotations

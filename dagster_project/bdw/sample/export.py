@@ -1,4 +1,4 @@
-"""Write the sources' rows as export files, with the quirks real exports have (METRICS.md section 3).
+"""Write the sources' rows as export files, with the quirks real exports have (docs/metrics.md section 3).
 
 Every file is named `<date>_<source>.<ext>` after its export date. Most are plain UTF-8 CSV;
 `MESSINESS` lists the files that come out otherwise. Output is byte-for-byte reproducible.

@@ -1,4 +1,4 @@
-"""Every figure the sample company is built around (METRICS.md sections 3 and 4), in one place.
+"""Every figure the sample company is built around (docs/metrics.md sections 3 and 4), in one place.
 
 Money is CNY. Sizes are per unit of ``--scale``; the roster (reps, partners) and fx rates do not
 scale. At ``--scale N`` sums grow N-fold and ratios stay put: the top customer stays one account
@@ -49,7 +49,7 @@ _KINDS_2024 = (0.31, 0.20, 0.10, 0.12, 0.15, 0.12)
 _KINDS_2025 = (0.48, 0.18, 0.11, 0.05, 0.11, 0.07)  # saas 0.48, recurring 0.77
 _KINDS_2026 = (0.52, 0.17, 0.10, 0.04, 0.11, 0.06)
 
-# 2025: the department's year-end report (METRICS.md section 3).
+# 2025: the department's year-end report (docs/metrics.md section 3).
 REVENUE_2025 = 137_000_000.0
 TOP_SHARE_2025 = 0.18
 STRATEGIC_SHARE_2025 = 0.66

@@ -131,7 +131,7 @@ NEXT_STEPS = (
     "reference call",
 )
 LOST_REASONS = ("price", "competitor", "no budget", "no decision", "timing", "项目取消", "选择了竞品")
-# CRM placeholders a user types instead of leaving a field empty (METRICS.md crm_completeness)
+# CRM placeholders a user types instead of leaving a field empty (docs/metrics.md crm_completeness)
 PLACEHOLDERS = ("-", " N/A ", "tbd", "TBD", "未知", "暂无", "None", "n/a", "  -  ", "Unknown", "待定", "无")
 
 

@@ -1,5 +1,5 @@
 -- Reps in the bottom N of weekly CRM completeness in each of the last M complete weeks
--- (METRICS.md section 5, "data"; N = alert_completeness_bottom_reps, M =
+-- (docs/metrics.md section 5, "data"; N = alert_completeness_bottom_reps, M =
 -- alert_completeness_weeks_in_a_row of the seed kpi_thresholds), from the weekly leaderboard.
 -- The last complete weeks are those that ended on or before --as-of, as in marts.early_warnings.
 with as_of as (

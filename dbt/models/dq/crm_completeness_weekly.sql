@@ -1,4 +1,4 @@
--- Weekly CRM completeness leaderboard by rep (METRICS.md crm_completeness "per period: over the
+-- Weekly CRM completeness leaderboard by rep (docs/metrics.md crm_completeness "per period: over the
 -- records created in it", segment owner; section 5 "data"): for every ISO week (Monday to Sunday)
 -- and every rep who created records in it, the share of filled key-field cells of those records
 -- (accounts and opportunities, key fields of the seed crm_key_fields), ranked within the week.
@@ -50,7 +50,7 @@ select
     ranked.rank_best,
     ranked.rank_worst,
     ranked.reps_in_week,
-    -- METRICS.md section 5: the bottom N (seed kpi_thresholds) of the week, among reps not at 100%
+    -- docs/metrics.md section 5: the bottom N (seed kpi_thresholds) of the week, among reps not at 100%
     ranked.rank_worst <= {{ threshold('alert_completeness_bottom_reps') }}
         and ranked.completeness < 1 as is_bottom,
     ranked.completeness >= {{ threshold('alert_crm_completeness') }} as meets_target

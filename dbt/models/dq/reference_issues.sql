@@ -1,4 +1,4 @@
--- Reference problems of CONTRACT.md section 2: rows that loaded (each is valid on its own) but
+-- Reference problems of docs/contract.md section 2: rows that loaded (each is valid on its own) but
 -- point at something missing. They are reported here with their file and row, and the KPI
 -- models leave out what they affect, so they are counted, never silently dropped.
 {% set conversions = [

@@ -1,4 +1,4 @@
--- CRM completeness cells (METRICS.md crm_completeness): one row per key-field cell of the current
+-- CRM completeness cells (docs/metrics.md crm_completeness): one row per key-field cell of the current
 -- (not deleted) accounts and opportunities, for the key fields listed in the seed
 -- `crm_key_fields`. A cell is filled unless it is NULL; staging has already turned blanks and
 -- placeholders into NULL (macro normalize_placeholder, seed crm_placeholders). Only the fact

@@ -1,4 +1,4 @@
--- First touch of every opportunity and every contract (METRICS.md sales_cycle_days and
+-- First touch of every opportunity and every contract (docs/metrics.md sales_cycle_days and
 -- win_cycle_days): the linked opportunity's first_touch_at, else the account's earliest
 -- activity, else the opportunity's created_at, else the account's created_at. For an
 -- opportunity the account is its own account; for a contract, the opportunity is the one the

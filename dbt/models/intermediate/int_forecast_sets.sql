@@ -1,4 +1,4 @@
--- Forecast sets (METRICS.md forecast_accuracy): for every month with a pipeline snapshot, the
+-- Forecast sets (docs/metrics.md forecast_accuracy): for every month with a pipeline snapshot, the
 -- earliest snapshot of that month; its opportunities with forecast_category = 'commit' and
 -- expected_close_date in that month form the month's forecast set. A member is a hit when the
 -- opportunity's current state is closed_won with closed_at in that month. One row per month and

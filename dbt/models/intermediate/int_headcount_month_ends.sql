@@ -1,4 +1,4 @@
--- Headcount by month-end (METRICS.md average headcount): for every month begun by --as-of, the
+-- Headcount by month-end (docs/metrics.md average headcount): for every month begun by --as-of, the
 -- reps employed on its last day (or on --as-of for the month still running): hire_date on or
 -- before that day and leave_date null or after it. Also the direct team and the role tags.
 select

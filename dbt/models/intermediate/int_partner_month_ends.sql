@@ -1,4 +1,4 @@
--- Active partners by month-end (METRICS.md channel_productivity): for every month begun by
+-- Active partners by month-end (docs/metrics.md channel_productivity): for every month begun by
 -- --as-of, the partners active on its last day (or on --as-of for the month still running):
 -- onboarded_date on or before that day and terminated_date null or after it. Also how many of
 -- them were certified by then and their mean (current) health score.

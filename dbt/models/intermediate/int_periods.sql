@@ -1,4 +1,4 @@
--- The calendar of reporting periods (METRICS.md section 1): every year, quarter and month from
+-- The calendar of reporting periods (docs/metrics.md section 1): every year, quarter and month from
 -- 2024 (or the first year of the contract or opportunity data, when earlier) to the year of
 -- --as-of, with the dates every KPI needs to place itself in time.
 with as_of as (

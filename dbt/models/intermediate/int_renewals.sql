@@ -1,4 +1,4 @@
--- Renewals (METRICS.md renewal_rate): one row per contract that is due, i.e. it counts, has at
+-- Renewals (docs/metrics.md renewal_rate): one row per contract that is due, i.e. it counts, has at
 -- least one recurring line and an end_date; it is due in the period of its end_date. It is
 -- renewed when a counting contract with renews_contract_id = its id was signed no later than
 -- end_date + the grace of the seed (`renewal_grace_days`, 90). It is pending while not renewed

@@ -1,4 +1,4 @@
--- Early warnings (METRICS.md section 5): one row per warning open at --as-of, with what it is
+-- Early warnings (docs/metrics.md section 5): one row per warning open at --as-of, with what it is
 -- about, the value that triggered it, the threshold (seed kpi_thresholds) and what to do.
 --   red            budget_freeze  a customer with a net loss in its latest 2 consecutive fiscal quarters
 --   blue           attrition      monthly attrition_rate above 0.05 (latest complete and running month)

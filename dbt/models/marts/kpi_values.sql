@@ -1,5 +1,5 @@
--- marts.kpi_values (CONTRACT.md section 5): one row per KPI, period and segment, with its unit,
--- target (seed kpi_targets) and status (METRICS.md section 4). A value that cannot be computed
+-- marts.kpi_values (docs/contract.md section 5): one row per KPI, period and segment, with its unit,
+-- target (seed kpi_targets) and status (docs/metrics.md section 4). A value that cannot be computed
 -- is absent, not zero.
 with scored as (
     select

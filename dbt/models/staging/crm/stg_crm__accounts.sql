@@ -1,4 +1,4 @@
--- CRM customers: one row per live account_id (CONTRACT.md section 1 merge rules).
+-- CRM customers: one row per live account_id (docs/contract.md section 1 merge rules).
 with merged as (
     select * from {{ ref('base_crm__accounts') }} where not coalesce(is_deleted, false)
 )
