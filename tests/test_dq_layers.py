@@ -234,3 +234,42 @@ def test_a_structural_failure_in_the_nightly_build_blocks_publishing(built, tmp_
     run_id = query(root / "work" / "work.duckdb", "SELECT run_id FROM raw._run_context")[0][0]
     assert query(root / "work" / "work.duckdb", "SELECT count(*) FROM dq.validation_results WHERE run_id = ?",
                  [run_id]) == [(0,)]
+
+
+def test_every_check_sits_on_the_staging_model_it_judges_and_runs_after_its_check_model():
+    """A check is reported on the staging model whose rows it judges, depends on the dbt check model
+    it reads (so Dagster runs it after dbt built both), and blocks publishing when it is a finance
+    validity rule, as before."""
+    from bdw.assets.checks import great_expectations_checks
+    from bdw.definitions import build_definitions
+    from bdw.settings import DEFAULT_CONFIG_DIR
+
+    specs = {(s.asset_key.path[1], s.name): s for s in great_expectations_checks(DEFAULT_CONFIG_DIR).check_specs}
+    fx = specs[("stg_finance__fx_rates", "rate_close_to_previous_month")]
+    assert fx.blocking and [d.asset_key.path for d in fx.additional_deps] == [["dq", "check_fx_rates"]]
+    paid = specs[("stg_finance__payments", "payments_within_contract_value")]
+    assert paid.blocking and [d.asset_key.path for d in paid.additional_deps] == [["dq", "check_contracts"]]
+    assert all(s.blocking == s.asset_key.path[1].startswith("stg_finance__") for s in specs.values())
+    dbt_assets = {k.path[0] + "/" + k.path[1] for k in build_definitions().resolve_asset_graph().get_all_asset_keys()
+                  if len(k.path) == 2}
+    assert {"/".join(d.asset_key.path) for s in specs.values() for d in s.additional_deps} <= dbt_assets
+
+
+def test_the_fx_tolerance_is_the_seed_and_a_moved_setting_is_named(tmp_path):
+    from bdw.quality.thresholds import QualityConfigError, load_quality_config
+    from bdw.settings import SEEDS_DIR
+
+    assert load_quality_config().fx_max_change == 0.2  # seeds/fx_rate_tolerances.csv, row `default`
+    user = tmp_path / "config"
+    user.mkdir()
+    (user / "quality.yml").write_text("validity:\n  fx_max_monthly_change_by_currency: {ARS: 0.5}\n")
+    with pytest.raises(QualityConfigError, match="fx_max_monthly_change_by_currency moved to the seed "
+                                                 "seeds/fx_rate_tolerances.csv"):
+        load_quality_config(user)
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS_DIR, seeds)
+    (seeds / "fx_rate_tolerances.csv").write_text("currency,max_monthly_change\nARS,0.5\n")
+    with pytest.raises(QualityConfigError, match="needs one row with currency 'default'"):
+        load_quality_config(seeds_dir=seeds)
+    (seeds / "fx_rate_tolerances.csv").write_text("currency,max_monthly_change\nARS,0.5\nDefault,0.3\n")
+    assert load_quality_config(seeds_dir=seeds).fx_max_change == 0.3
