@@ -491,11 +491,12 @@ def test_early_warnings(wh):
     assert "subscription" in messages[0][0]
 
 
-def test_no_mart_exposes_personal_data(wh):
-    personal = {"decision_maker", "contact_email", "contact_phone", "rep_name"}
+def test_no_mart_holds_a_personal_value(wh):
+    """No personal value of this inbox reaches a mart cell, under any column name. (That no mart has
+    a personal-data column is the dbt test assert_marts_expose_no_personal_data: test_dq_layers.py.)"""
     columns = q(wh, "SELECT table_name, column_name, data_type FROM information_schema.columns "
                     "WHERE table_schema = 'marts'")
-    assert columns and not [c for c in columns if c[1].lower() in personal]
+    assert columns
     con = duckdb.connect(str(wh), read_only=True)
     try:
         for table in {t for t, _, _ in columns}:

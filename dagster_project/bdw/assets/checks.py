@@ -1,8 +1,9 @@
 """The Great Expectations suites as Dagster asset checks on the dbt staging assets.
 
-One step (``great_expectations_checks``) runs every suite once per run, after dbt built the models
-(the checks target the staging assets, so Dagster orders them after the dbt step), and reports
-one asset check per rule:
+One step (``great_expectations_checks``) runs every suite once per run, after dbt built the models,
+and reports one asset check per rule. A check sits on the staging model whose rows it judges and
+depends on the check model it reads (``dq/check_*``, dbt/models/dq/checks: the staging data with
+the derived columns the rule compares), so Dagster runs it after both:
 
 - ``completeness_<field>`` on ``staging/stg_crm__accounts`` and ``staging/stg_crm__opportunities``:
   severity WARN, not blocking (the warehouse is still published);
@@ -39,20 +40,13 @@ from bdw.resources import BdwSettings, WorkingDatabase
 if TYPE_CHECKING:  # pandas and GX's runner load when the step runs
     from bdw.quality.gx_runner import RuleResult
 
-# models a rule reads besides the one it reports on (its snapshot joins them)
-_SNAPSHOT_MODELS = {
-    "contracts": ("stg_finance__contracts", "stg_finance__contract_lines", "stg_finance__payments"),
-}
-
-
 def _spec(rule: Rule) -> AssetCheckSpec:
-    extra = [AssetKey(["staging", m]) for m in _SNAPSHOT_MODELS.get(rule.table, ()) if m != rule.model]
     return AssetCheckSpec(
         name=rule.name,
         asset=AssetKey(rule.asset_path),
         description=rule.description,
         blocking=rule.blocking,
-        additional_deps=extra,
+        additional_deps=[AssetKey(rule.input_path)],
         metadata={"suite": rule.suite, "severity": rule.severity.upper(), "engine": "great_expectations"},
     )
 

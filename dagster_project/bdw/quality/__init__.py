@@ -1,8 +1,9 @@
 """Data quality with Great Expectations (GX Core 1.x), run by Dagster on every run.
 
-- ``config``    thresholds: the seeds (completeness target, key fields) and config/quality.yml
-- ``rules``     every rule once: the Dagster asset check it becomes and the expectation behind it
-- ``snapshots`` the staging data as pandas DataFrames (with derived columns) read from DuckDB
+- ``thresholds`` thresholds: the seeds (completeness target, key fields, fx tolerance) and config/quality.yml
+- ``rules``     every GX rule once: the Dagster asset check it becomes, the expectation behind it,
+                the dbt check model it reads (docs/data_quality.md: which layer owns which rule)
+- ``snapshots`` the dbt check models (dq.check_*: staging data with derived columns) as pandas DataFrames
 - ``gx_runner`` the ephemeral GX context, suites, checkpoint and Data Docs
 - ``history``   the results appended to the ``dq`` schema
 - ``run``       one pass: validate, record, alert (called by bdw.assets.checks)

@@ -1,6 +1,6 @@
 """Great Expectations Core 1.x: one ephemeral Data Context per run, a pandas Data Source reading
-the run's snapshots (parquet files written from the DuckDB staging models), one Expectation Suite
-and Validation Definition per (suite, table), and one Checkpoint whose update-Data-Docs action
+the run's snapshots (parquet files written from the dbt check models, bdw.quality.snapshots), one
+Expectation Suite and Validation Definition per (suite, table), and one Checkpoint whose update-Data-Docs action
 (GX's ``UpdateDataDocsAction``, building once per checkpoint) renders the Data Docs beside the
 published warehouse.
 
@@ -56,10 +56,6 @@ def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
     k = rule.kind
     if k == "not_null":
         return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, mostly=rule.threshold, **common)
-    if k == "unique":
-        return gxe.ExpectColumnValuesToBeUnique(column=rule.column, **common)
-    if k == "compound_unique":
-        return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns), **common)
     if k == "date_range":
         lo, hi = date_bounds(cfg, rule, reference)
         return gxe.ExpectColumnValuesToBeBetween(
@@ -75,8 +71,6 @@ def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
         return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=1, **common)
     if k == "at_most":
         return gxe.ExpectColumnValuesToBeBetween(column=rule.column, max_value=rule.threshold, **common)
-    if k == "positive":
-        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=0, strict_min=True, **common)
     raise ValueError(f"unknown rule kind {k!r} of {rule.name}")
 
 
@@ -191,9 +185,6 @@ def describe_row(rule: Rule, row: pd.Series) -> str:
     if rule.kind in ("a_greater_than_b", "a_at_least_b") and rule.measure != "max_value":
         a, b = rule.columns
         return f"{row['row_ref']}: {a} {_fmt(row[a])} is not after {b} {_fmt(row[b])}"
-    if rule.kind == "compound_unique":
-        values = ", ".join(f"{c} {_fmt(row[c])}" for c in rule.columns)
-        return f"{row['row_ref']}: {values} appears more than once"
     if rule.kind == "not_null":
         return str(row["row_ref"])
     return f"{row['row_ref']}: {rule.column} {_fmt(row[rule.column])}"

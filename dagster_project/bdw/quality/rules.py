@@ -1,6 +1,12 @@
-"""Every data-quality rule once, as data: the Dagster asset check it becomes, the Great
-Expectations expectation that evaluates it, and how its result reads (observed value against the
-threshold). Nothing here imports Great Expectations, so Dagster can list the checks cheaply."""
+"""The Great Expectations rules, once each, as data: the Dagster asset check it becomes, the
+expectation that evaluates it, the check model it reads, and how its result reads (observed value
+against the threshold). Nothing here imports Great Expectations, so Dagster can list the checks
+cheaply.
+
+GX owns the CRM completeness target and the finance validity rules that judge accepted data
+(plausible dates and amounts, and rules across rows: a line for every contract, payments within
+its value, an fx rate close to the previous month's). Row rules of the input are ingestion's and
+structural rules (unique keys, rates above zero) are dbt tests: docs/data_quality.md."""
 
 from __future__ import annotations
 
@@ -17,12 +23,25 @@ Measure = Literal["filled_share", "failing_rows", "max_value"]
 COMPLETENESS_SUITE = "crm_completeness"
 VALIDITY_SUITE = "finance_validity"
 
+# The dbt model (dbt/models/dq/checks) each table's rules read: the staging data with the derived
+# columns the rules compare and a readable row_ref. The table name names the GX data asset and suite.
+CHECKS_SCHEMA = "dq"
+INPUT_MODELS = {
+    "accounts": "check_crm_accounts",
+    "opportunities": "check_crm_opportunities",
+    "contracts": "check_contracts",
+    "contract_lines": "check_contract_lines",
+    "payments": "check_payments",
+    "costs": "check_costs",
+    "fx_rates": "check_fx_rates",
+}
+
 
 @dataclass(frozen=True)
 class Rule:
     name: str  # the Dagster asset check's name (unique per asset)
-    model: str  # the staging model validated: Dagster asset ["staging", model]
-    table: str  # the snapshot (bdw.quality.snapshots) Great Expectations validates
+    model: str  # the staging model whose rows the rule judges: Dagster asset ["staging", model]
+    table: str  # the data Great Expectations validates: its check model is INPUT_MODELS[table]
     suite: str
     severity: Severity
     kind: str  # see bdw.quality.gx_runner.build_expectation
@@ -36,6 +55,11 @@ class Rule:
     @property
     def asset_path(self) -> list[str]:
         return ["staging", self.model]
+
+    @property
+    def input_path(self) -> list[str]:
+        """The Dagster asset of the check model the rule reads (a dependency of its asset check)."""
+        return [CHECKS_SCHEMA, INPUT_MODELS[self.table]]
 
     @property
     def blocking(self) -> bool:
@@ -86,8 +110,6 @@ def validity_rules(cfg: QualityConfig) -> list[Rule]:
     s = VALIDITY_SUITE
     return [
         # contracts
-        Rule("contract_id_unique", contracts, "contracts", s, e, "unique", "Every contract_id appears once.",
-             column="contract_id"),
         _date_rule(cfg, "contracts", contracts, "signed_date", "contract's"),
         _date_rule(cfg, "contracts", contracts, "start_date", "contract's"),
         _date_rule(cfg, "contracts", contracts, "end_date", "contract's"),
@@ -95,15 +117,11 @@ def validity_rules(cfg: QualityConfig) -> list[Rule]:
              "A contract's end_date is after its start_date (where both are given).",
              columns=("end_date", "start_date")),
         # contract lines
-        Rule("line_key_unique", lines, "contract_lines", s, e, "compound_unique",
-             "Every (contract_id, line_no) appears once.", columns=("contract_id", "line_no")),
         Rule("amount_not_zero", lines, "contract_lines", s, e, "not_zero", "No contract line has a zero amount.",
              column="amount"),
         Rule("every_contract_has_a_line", lines, "contracts", s, e, "at_least_one",
              "Every contract has at least one line in contract_lines.", column="line_count"),
         # payments
-        Rule("payment_id_unique", payments, "payments", s, e, "unique", "Every payment_id appears once.",
-             column="payment_id"),
         Rule("amount_not_zero", payments, "payments", s, e, "not_zero", "No payment has a zero amount.",
              column="amount"),
         _date_rule(cfg, "payments", payments, "received_date", "payment's"),
@@ -114,17 +132,13 @@ def validity_rules(cfg: QualityConfig) -> list[Rule]:
              column="paid_share", measure="max_value", measure_column="paid_share",
              threshold=1 + cfg.payment_tolerance),
         # costs
-        Rule("cost_id_unique", costs, "costs", s, e, "unique", "Every cost_id appears once.", column="cost_id"),
         Rule("amount_not_zero", costs, "costs", s, e, "not_zero", "No cost has a zero amount.", column="amount"),
         _date_rule(cfg, "costs", costs, "cost_date", "cost's"),
         # fx rates
-        Rule("month_currency_unique", fx, "fx_rates", s, e, "compound_unique",
-             "Every (month, currency) has one rate.", columns=("month", "currency")),
-        Rule("rate_positive", fx, "fx_rates", s, e, "positive", "Every rate_to_cny is above zero.",
-             column="rate_to_cny"),
         Rule("rate_close_to_previous_month", fx, "fx_rates", s, e, "a_at_least_b",
              f"Every month's rate is within {fx_pct} of the previous month's rate of the same currency "
-             f"(config quality.yml: fx_max_monthly_change; a rate typed 100x too large fails).",
+             f"(seed fx_rate_tolerances: `default`, or the currency's own row; a rate typed 100x too large "
+             f"fails).",
              columns=("allowed_change", "abs_change"), measure="max_value", measure_column="abs_change",
              threshold=cfg.fx_max_change),
     ]

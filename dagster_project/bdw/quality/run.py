@@ -1,4 +1,4 @@
-"""One data-quality pass of a run: snapshots from the working database, the Great Expectations
+"""One data-quality pass of a run: the check models' data from the working database, the Great Expectations
 checkpoint (and its Data Docs), the history appended to ``dq``, and the alerts. The Dagster asset
 checks (bdw.assets.checks) call ``run_quality`` and report its results."""
 
@@ -163,10 +163,10 @@ def run_quality(settings: Settings, *, as_of: dt.date, run_id: str, connect: Con
     cfg = load_quality_config(settings.config_dir)
     rules = all_rules(cfg)
     with connect() as con:
-        snaps = read_snapshots(con, cfg)
+        snaps = read_snapshots(con, (r.table for r in rules))
+        by_owner = completeness_by_owner(con)
         warnings = read_early_warnings(con)
         reference = reference_date(settings, as_of, newest_loaded_file_date(con))
-    by_owner = completeness_by_owner(snaps, cfg)
     docs_dir = settings.warehouse.parent / cfg.data_docs_folder
     results, docs_url = run_suites(snaps, rules, cfg, workdir=settings.workdir, docs_dir=docs_dir,
                                    run_name=run_id, reference=reference)

@@ -1,17 +1,53 @@
-"""The data-quality section of the run summary (``bdw run``): this run's failing checks with
-their observed values, the alerts sent, and the Data Docs link."""
+"""The data-quality section of the run summary (``bdw run``): the dbt tests (structural rules)
+that failed this run's build, this run's failing checks with their observed values, the alerts
+sent, and the Data Docs link."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 
 import duckdb
 
 from bdw.catalog import relation_exists
-from bdw.settings import Settings
+from bdw.settings import DBT_PROJECT_DIR, Settings
+
+DBT_TARGET = DBT_PROJECT_DIR / "target"
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
+    return dbt_test_lines(run_id, max_lines=max_lines) + _gx_lines(con, settings, run_id, max_lines)
+
+
+def dbt_test_lines(run_id: str, target: Path = DBT_TARGET, max_lines: int = 20) -> list[str]:
+    """The dbt tests that failed with severity error in the run's build (dbt's run_results.json in
+    the run's invocation folder, ``<op>-<run id's first 7>-<hash>``): a failing structural rule stops
+    the build, and its name says which rule (docs/data_quality.md). Nothing when all passed."""
+    failed = []
+    for path in sorted(target.glob(f"*-{run_id[:7]}-*/run_results.json")):
+        try:
+            results = json.loads(path.read_text(encoding="utf-8")).get("results") or []
+        except (OSError, ValueError):
+            continue
+        failed += [r for r in results if str(r.get("unique_id", "")).startswith("test.")
+                   and r.get("status") in ("fail", "error")]
+    if not failed:
+        return []
+    lines = [f"dbt tests (structural rules; docs/data_quality.md): {len(failed)} failed, the build stopped:"]
+    for r in failed[:max_lines]:
+        name = str(r["unique_id"]).split(".")[2]
+        if r["status"] == "fail":
+            n = int(r.get("failures") or 0)
+            lines.append(f"  ERROR {name}: {n} failing row{'' if n == 1 else 's'}")
+        else:
+            lines.append(f"  ERROR {name}: could not run: {str(r.get('message') or '').strip().splitlines()[0]}")
+    if len(failed) > max_lines:
+        lines.append(f"  ... and {len(failed) - max_lines} more (the run log has dbt's output)")
+    return lines
+
+
+def _gx_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int) -> list[str]:
     if not relation_exists(con, "dq", "validation_results"):
         return []
     rows = con.execute("""

@@ -1,7 +1,7 @@
 -- Contract lines: one row per live (contract_id, line_no), amount in the contract's currency,
 -- converted to CNY at the month of the contract's signed_date. A line whose contract is not in
 -- stg_finance__contracts has no currency, so no amount_cny either (unknown_contract and
--- missing_fx_rate are both true); the relationships test on contract_id fails the build then.
+-- missing_fx_rate are both true); dq.reference_issues reports it (unknown_contract).
 with merged as (
     select * from {{ ref('base_finance__contract_lines') }} where not coalesce(is_deleted, false)
 ),
