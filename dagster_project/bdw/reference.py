@@ -118,7 +118,7 @@ def metrics_page(current: str) -> str:
 
 def _models(folder: Path) -> list[dict]:
     models: list[dict] = []
-    for path in sorted(folder.glob("_*.yml")):
+    for path in sorted(folder.rglob("_*.yml")):
         models += (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("models") or []
     return models
 
