@@ -127,7 +127,7 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert fx["severity"] == "error" and fx["threshold"] == 0.2 and fx["observed"] == pytest.approx(722 / 7.2 - 1)
     assert fx["owner"] == "finance data (fx_rates exports)" and fx["deliveries"] == {"webhook": "sent",
                                                                                      "email": "sent"}
-    assert "(fx_rates/2025-05-31_fx_rates.csv, row 1)" in fx["summary"]  # the failing row, its file and row
+    assert "(fx_rates/2025-05-31_fx_rates.csv, row 2)" in fx["summary"]  # the failing row, its file and line
     # one message per channel: the run failed (the blocking check named), the fx rate's error and
     # owner, the published warehouse unchanged; not the error first and then the notice
     hook_texts = scenario["hook"].texts[:second["hook"]]
