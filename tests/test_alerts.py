@@ -298,6 +298,7 @@ def test_a_breach_is_sent_once_while_it_lasts_and_its_clearing_is_announced(sett
         first = dispatch(settings, [breach("a"), breach("b")], {"great_expectations"}, run_id="run1")
         second = dispatch(settings, [breach("a"), breach("b", active=False)], {"great_expectations"}, run_id="run2")
         third = dispatch(settings, [breach("a")], {"great_expectations"}, run_id="run3")
+        assert "SECRET" not in repr(load_alert_config(settings))  # a channel's URL is not in its repr
     assert [a.key for a in first.opened] == ["a", "b"] and not first.cleared
     assert not second.opened and [a.key for a in second.cleared] == ["b"] and second.still_open == ["a"]
     assert not third.opened and not third.cleared  # nothing new: no message at all
@@ -404,6 +405,16 @@ def test_a_refused_smtp_login_never_puts_the_password_in_the_log(settings, tmp_p
         f"(535, b{q}5.7.8 login refused for user bdw-alerts with password ***{q})")
     raw = written(settings)
     assert '"key": "y"' in raw and json.dumps(report.deliveries["email"]) in raw and "SECRET" not in raw
+
+
+@pytest.mark.parametrize("url", ["hooks.example.com/services/T000/B000/NO-SCHEME-SECRET",
+                                 "json://[hooks.example.com/NOT-A-URL-SECRET"], ids=["no scheme", "unparsable"])
+def test_a_url_that_apprise_cannot_read_fails_its_channel_without_quoting_it(settings, tmp_path, monkeypatch, url):
+    use_channels(monkeypatch, tmp_path / "c", {"webhook": url})
+    report = dispatch(settings, [breach("u")], {"great_expectations"}, run_id="r1")
+    assert report.deliveries == {"webhook": f"failed: the URL in {channel_variable('webhook')} is not one Apprise "
+                                            "understands (see docs/alerts.md for each channel's form)"}
+    assert '"key": "u"' in written(settings) and "SECRET" not in written(settings)
 
 
 def test_apprise_log_records_never_carry_a_channel_secret(settings, tmp_path, monkeypatch):
@@ -639,3 +650,36 @@ def test_alerts_are_read_from_the_quality_results_and_the_early_warnings(setting
         "early_warning:red:A1:2025-Q1": (
             "[WARN] Early warning (red, red): account A1 in 2025-Q1: observed -120,000 against the threshold 0 "
             "(net_profit < 0). Owner: rep R1 (owner of account A1). two quarters at a loss")}
+
+
+def test_the_daemons_run_failure_sensor_sends_the_notice(settings, tmp_path, monkeypatch):
+    """Under the Dagster daemon, a failed run's notice comes from the run-failure sensor: here a
+    real failed run on an ephemeral instance, and the sensor evaluated as the daemon would."""
+    from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op
+
+    from bdw.alerts.sensors import run_failure_alert_sensor
+
+    @op
+    def load_payments():
+        raise OSError("disk full")
+
+    @job(name="bdw_nightly")
+    def nightly():
+        load_payments()
+
+    monkeypatch.setenv("BDW_WAREHOUSE", str(settings.warehouse))
+    monkeypatch.setenv("BDW_WORKDIR", str(settings.workdir))
+    sensor = run_failure_alert_sensor(nightly)
+    with WebhookSink() as hook, DagsterInstance.ephemeral() as instance:
+        use_channels(monkeypatch, tmp_path / "c", {"webhook": hook.url()})
+        result = nightly.execute_in_process(instance=instance, raise_on_error=False, tags={"bdw/as_of": "2025-06-01"})
+        failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+        context = build_run_status_sensor_context(sensor_name=sensor.name, dagster_event=failure,
+                                                  dagster_instance=instance, dagster_run=result.dagster_run)
+        sensor(context.for_run_failure())
+    run = result.run_id
+    assert hook.texts == [
+        f"[bdw] run failed (run {run[:8]} as of 2025-06-01)\n- [ERROR] Run {run[:8]} of bdw_nightly failed: "
+        "load_payments: OSError: disk full. Owner: data team (pipeline operations). The published warehouse "
+        f"{settings.warehouse} is unchanged."]
+    assert [(r["key"], r["run_id"]) for r in log_of(settings)] == [(f"run_failure:{run}", run)]

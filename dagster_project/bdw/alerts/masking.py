@@ -15,7 +15,6 @@ before any handler (Dagster's, pytest's, a file) sees it.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
 import logging
@@ -58,10 +57,12 @@ def _apprise_private_parts(url: str) -> set[str]:
 def secret_parts(url: str, *, ask_apprise: bool = True) -> set[str]:
     """Every part of one channel URL that must never be written (see the module doc)."""
     parts = {url}
-    split = urllib.parse.urlsplit(url)
-    with contextlib.suppress(ValueError):  # a URL with a malformed port still has a password
-        if split.password:
-            parts.add(split.password)
+    try:
+        split = urllib.parse.urlsplit(url)
+    except ValueError:  # not a URL at all ("[" opening no IPv6 address): the whole of it is the secret
+        return parts
+    if split.password:
+        parts.add(split.password)
     tail = split.path + (f"?{split.query}" if split.query else "")
     parts |= {p for p in (split.path, tail, split.query) if len(p) >= MIN_TOKEN}
     host = split.netloc.rsplit("@", 1)[-1].split(":", 1)[0]
