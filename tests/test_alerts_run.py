@@ -3,9 +3,10 @@
 1. good data; the webhook server refuses (its error quotes the secret URL's path): the run still
    publishes, every alert is in the log, the secret in neither the log nor the output;
 2. a later fx export has one rate typed 100x too large: the run exits non-zero, the summary names
-   the rate and the month, one error message is sent per channel (the run failed, the fx rate, the
-   published warehouse unchanged; and the failed delivery of run 1 re-sent), the published
-   warehouse is byte-identical, and the CRM warnings still open are not sent again;
+   the rate and the month, one error message is sent per channel by the run's failure notice (the
+   run failed, the blocking check read from dq.validation_results, the fx rate, the published
+   warehouse unchanged; and the failed delivery of run 1 re-sent), the published warehouse is
+   byte-identical, and the CRM warnings still open are not sent again;
 3. a corrected fx export: the run publishes again and the fx breach's clearing is announced."""
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bdw.alerts import read_log
-from test_alerts import SmtpSink, WebhookSink, bdw, refusing_webhook
+from test_alerts import SmtpSink, WebhookSink, bdw, channel_variable, refusing_webhook, use_channels
 
 from conftest import CONTRACT_HEADER, contract_row, write_csv
 
@@ -58,20 +59,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     args = ("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
     runs: list[dict] = []
     with SmtpSink() as smtp, WebhookSink() as hook, refusing_webhook() as down, pytest.MonkeyPatch.context() as mp:
-        for name in ("BDW_ALERTS_CONFIG", "BDW_ALERT_LOG", "BDW_ALERT_SMTP_USER", "BDW_ALERT_SMTP_PASSWORD"):
-            mp.delenv(name, raising=False)
-        mp.setenv("BDW_ALERT_SMTP_HOST", "127.0.0.1")
-        mp.setenv("BDW_ALERT_SMTP_PORT", str(smtp.port))
-        mp.setenv("BDW_ALERT_SMTP_SECURITY", "none")
-        mp.setenv("BDW_ALERT_EMAIL_FROM", "bdw@example.com")
-        mp.setenv("BDW_ALERT_EMAIL_TO", "finance@example.com")
-
-        mp.setenv("BDW_ALERT_WEBHOOK_URL", down.url("/hooks/DEAD-SECRET"))  # run 1: the webhook refuses
+        use_channels(mp, root / "alerts_config", {"webhook": down.url("/hooks/DEAD-SECRET"),  # run 1: it refuses
+                                                  "email": smtp.url("finance@example.com")})
         code, out = bdw(*args)
         runs.append({"code": code, "out": out, "sha": sha256(wh) if wh.exists() else None,
                      "hook": len(hook.bodies), "mails": len(smtp.messages), "refused": len(down.bodies)})
 
-        mp.setenv("BDW_ALERT_WEBHOOK_URL", hook.url())  # back up from run 2 on
+        mp.setenv(channel_variable("webhook"), hook.url())  # back up from run 2 on
         write_csv(inbox / "fx_rates/2025-05-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
                   [["2025-04", "USD", "722.0"]])  # 7.22 typed 100x too large
         code, out = bdw(*args)
@@ -105,7 +99,9 @@ def test_a_failing_channel_neither_breaks_the_run_nor_loses_the_alert(scenario):
     assert first["code"] == 0 and "Published" in first["out"], first["out"]
     alerts = events(scenario, 0)
     assert "completeness:accounts.industry" in alerts  # 'N/A' is empty: 50% filled
-    refused = "failed: HTTPError: HTTP Error 404: no webhook at ***"  # the server quoted the URL's path
+    # the server quoted the URL's path in its answer
+    refused = ("failed: Failed to send JSON POST notification: Page not found., error=404.; "
+               "Response Details: b'no webhook at ***'")
     for rec in alerts.values():
         assert rec["deliveries"] == {"webhook": refused, "email": "sent"}
     assert f"webhook: {refused}" in first["out"]
@@ -129,8 +125,9 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert alerts[run_failure]["severity"] == "error" and "unchanged" in alerts[run_failure]["text"]
     fx = alerts[FX_KEY]
     assert fx["severity"] == "error" and fx["threshold"] == 0.2 and fx["observed"] == pytest.approx(722 / 7.2 - 1)
-    assert "fx_rates/2025-05-31_fx_rates.csv" in fx["owner"] and fx["deliveries"] == {"webhook": "sent",
-                                                                                      "email": "sent"}
+    assert fx["owner"] == "finance data (fx_rates exports)" and fx["deliveries"] == {"webhook": "sent",
+                                                                                     "email": "sent"}
+    assert "(fx_rates/2025-05-31_fx_rates.csv, row 2)" in fx["summary"]  # the failing row, its file and line
     # one message per channel: the run failed (the blocking check named), the fx rate's error and
     # owner, the published warehouse unchanged; not the error first and then the notice
     hook_texts = scenario["hook"].texts[:second["hook"]]
@@ -143,6 +140,8 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     notice = alerts[run_failure]["text"]
     assert "1 blocking asset check failed with ERROR severity: staging/stg_finance__fx_rates: " \
            "rate_close_to_previous_month" in notice
+    assert "Blocking checks failed (dq.validation_results): rate close to previous month (fx_rates data, " \
+           "staging.stg_finance__fx_rates)." in notice
     assert f"The published warehouse {scenario['wh']} is unchanged." in notice
     assert hook_texts[1].startswith(f"[bdw] run failed, 1 error (run {_run_id(scenario, 1)[:8]} as of ")
     # in the log: one run-failure record, and the fx breach's own record (its identity, for the clearing)

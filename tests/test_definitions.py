@@ -53,9 +53,24 @@ def test_publish_waits_for_every_model(defs):
     assert AssetKey(["dq", "reference_issues"]) in parents
 
 
+def test_alerts_are_sent_from_one_asset_that_declares_what_it_reads(defs):
+    """The alerts asset reads the early warnings and the Great Expectations results of the assets the
+    checks validate; their blocking checks order it after the checks step, and it waits for the
+    publishing (a run that does not publish sends its failure notice instead)."""
+    graph = defs.resolve_asset_graph()
+    parents = graph.get(AssetKey(["alerts"])).parent_keys
+    gx_checks = next(c for c in defs.asset_checks if c.node_def.name == "great_expectations_checks")
+    assert parents == {AssetKey(["marts", "early_warnings"]), AssetKey(["warehouse"]),
+                       *(spec.asset_key for spec in gx_checks.check_specs)}
+    job = defs.resolve_job_def("bdw_nightly")
+    upstream = {o.node_name for outputs in job.graph.dependency_structure.input_to_upstream_outputs_for_node(
+        "alerts").values() for o in outputs}
+    assert upstream == {"bdw_dbt_models", "great_expectations_checks", "warehouse"}
+
+
 def test_one_job_materialises_everything(defs):
     job = defs.resolve_job_def("bdw_nightly")
-    assert {n.name for n in job.graph.node_defs} >= {"raw__payments", "bdw_dbt_models", "warehouse"}
+    assert {n.name for n in job.graph.node_defs} >= {"raw__payments", "bdw_dbt_models", "warehouse", "alerts"}
 
 
 def test_dagster_validates_the_definitions_from_the_repo_root():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment
+from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment, use_channels
 
 from conftest import query
 
@@ -40,14 +40,7 @@ def sample(tmp_path_factory: pytest.TempPathFactory):
     inbox, wh, work = root / "inbox", root / "published" / "warehouse.duckdb", root / "work"
     assert bdw("sample", "--out", str(inbox))[0] == 0
     with WebhookSink() as hook, SmtpSink() as smtp, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BDW_ALERT_WEBHOOK_URL", hook.url())
-        mp.setenv("BDW_ALERT_SMTP_HOST", "127.0.0.1")
-        mp.setenv("BDW_ALERT_SMTP_PORT", str(smtp.port))
-        mp.setenv("BDW_ALERT_SMTP_SECURITY", "none")
-        mp.setenv("BDW_ALERT_EMAIL_FROM", "bdw@example.com")
-        mp.setenv("BDW_ALERT_EMAIL_TO", "sales-ops@example.com")
-        for name in ("BDW_ALERTS_CONFIG", "BDW_ALERT_LOG"):
-            mp.delenv(name, raising=False)
+        use_channels(mp, root / "alerts_config", {"webhook": hook.url(), "email": smtp.url("sales-ops@example.com")})
         code, out = bdw("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
     run_id = query(wh, "SELECT any_value(run_id) FROM dq.validation_results")[0][0]
     return {"root": root, "inbox": inbox, "wh": wh, "work": work, "code": code, "out": out, "run_id": run_id,
@@ -189,6 +182,7 @@ def test_the_checks_are_dagster_asset_checks_with_metadata(sample, expected_fail
                                workdir=str(tmp_path / "work"), as_of="2026-11-26"),
             "duckdb": WorkingDatabase(database=str(tmp_path / "work.duckdb"))})
     assert result.success
+    assert not (tmp_path / "alerts.jsonl").exists()  # the checks step sends nothing: the alerts asset does
     evaluations = {(e.asset_key.path[1], e.check_name): e for e in result.get_asset_check_evaluations()}
     assert len(evaluations) == len(keys)
     for table, column in key_fields():

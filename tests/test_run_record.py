@@ -27,9 +27,13 @@ def test_steps_are_timed_one_after_another_within_the_run(sample_warehouse: Path
     assert record["started_at"] <= steps[0]["start"] and steps[-1]["end"] <= record["finished_at"]
     phases = {s["step"]: s["phase"] for s in steps}
     assert {k: phases[k] for k in ("raw__accounts", "raw__payments", "bdw_dbt_models", "great_expectations_checks",
-                                   "warehouse", "report", "dbt_docs")} == {
+                                   "warehouse", "report", "dbt_docs", "alerts")} == {
         "raw__accounts": "ingest", "raw__payments": "ingest", "bdw_dbt_models": "dbt",
-        "great_expectations_checks": "validation", "warehouse": "publish", "report": "report", "dbt_docs": "report"}
+        "great_expectations_checks": "validation", "warehouse": "publish", "report": "report", "dbt_docs": "report",
+        "alerts": "report"}
+    steps_by_name = {s["step"]: s for s in steps}  # the alerts are sent after the checks and the publishing
+    assert steps_by_name["alerts"]["start"] >= steps_by_name["warehouse"]["end"] >= \
+        steps_by_name["great_expectations_checks"]["end"]
     assert set(phases.values()) == {"ingest", "dbt", "validation", "publish", "report"}
     assert {"ingest", "dbt", "validation", "publish"} <= set(record["phases"])
     for phase, seconds in record["phases"].items():

@@ -21,6 +21,7 @@ def build_definitions() -> Definitions:
     """Every asset, check, job, schedule, sensor and resource of the project, for the settings of
     the environment (``bdw run`` gives a run its own paths through the job's resources)."""
     from bdw.alerts.sensors import run_failure_alert_sensor
+    from bdw.assets.alerts import alerts_asset
     from bdw.assets.checks import great_expectations_checks
     from bdw.assets.dbt import dbt_models
     from bdw.assets.ingestion import raw_assets
@@ -32,14 +33,16 @@ def build_definitions() -> Definitions:
 
     settings = load_settings()
     models = dbt_models(ensure_manifest())
+    quality_checks = great_expectations_checks(settings.config_dir)
     nightly_job = define_asset_job(
         NIGHTLY_JOB,
         selection=AssetSelection.all(),
-        description="Ingest the inbox, build the dbt models and checks, publish the warehouse.",
+        description="Ingest the inbox, build the dbt models and checks, publish the warehouse, send the alerts.",
     )
     return Definitions(
-        assets=[*raw_assets, models, warehouse_asset([*raw_assets, models]), report, dbt_docs],
-        asset_checks=[great_expectations_checks(settings.config_dir)],
+        assets=[*raw_assets, models, warehouse_asset([*raw_assets, models]), report, dbt_docs,
+                alerts_asset(quality_checks)],
+        asset_checks=[quality_checks],
         jobs=[nightly_job],
         schedules=[nightly_schedule(nightly_job)],
         sensors=[inbox_sensor(nightly_job), run_failure_alert_sensor(nightly_job)],

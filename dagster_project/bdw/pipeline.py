@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from bdw.alerts import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
+from bdw.alerts.run_failure import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
+from bdw.alerts.summary import alerts_summary
 from bdw.catalog import relation_exists
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
@@ -96,7 +97,7 @@ def phase_of(step_key: str) -> str:
         return "dbt"
     if step_key == "warehouse":
         return "publish"
-    if step_key in AFTER_PUBLISH_STEPS:  # the pages written beside the published file
+    if step_key in AFTER_PUBLISH_STEPS:  # the pages written beside the published file, and the alerts
         return "report"
     return "validation"
 
@@ -170,6 +171,7 @@ def summarise(con: duckdb.DuckDBPyConnection | None, settings: Settings, outcome
     if con is not None and relation_exists(con, "raw", "_load_manifest"):
         lines += _load_summary(con, outcome.run_id)
         lines += quality_summary(con, settings, outcome.run_id)
+    lines += alerts_summary(settings, outcome.run_id)
     if outcome.failures:
         lines.append("FAILED steps:")
         lines += [f"  - {f}" for f in outcome.failures]

@@ -15,12 +15,18 @@ production install:
 ``BDW_SCHEDULE_CRON``           the nightly schedule (default ``0 2 * * *``)
 ``BDW_SCHEDULE_TIMEZONE``       its time zone (default ``Asia/Shanghai``)
 ``BDW_SENSOR_INTERVAL_SECONDS`` how often the inbox sensor looks for new files (default 60)
+``BDW_ALERTS_CONFIG``           the alert channels' file (default ``<config dir>/alerts.yml``,
+                                else the shipped ``config/alerts.example.yml``)
+``BDW_ALERT_LOG``               the alert log, JSON lines (default ``alerts.jsonl`` beside the
+                                warehouse)
 ``BDW_FAULT_POINT``             tests only: the named point where a run kills itself
 ``BDW_DUCKDB_PATH``             set by the project, not by users: the working database's path,
                                 exported to dbt's ``profiles.yml`` when a run starts
 ==============================  =================================================================
 
-The alert channels' variables (secrets) are read here too, by name: ``secret(name)``.
+The alert channels' variables (secrets: one Apprise URL each) are read here too, by the name
+``alerts.yml`` gives: ``secret(name)``. The alert variables of earlier versions are no longer read;
+``retired_alert_variables()`` names those still set, so the user is told.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
 SEEDS_DIR = REPO_ROOT / "seeds"
 DEFAULT_CONFIG_DIR = REPO_ROOT / "config"
+SHIPPED_ALERTS_CONFIG = DEFAULT_CONFIG_DIR / "alerts.example.yml"
 SHIPPED_PROFILES_DIR = DEFAULT_CONFIG_DIR / "profiles"
 
 INBOX_ENV = "BDW_INBOX"
@@ -50,6 +57,8 @@ AS_OF_ENV = "BDW_AS_OF"
 SCHEDULE_CRON_ENV = "BDW_SCHEDULE_CRON"
 SCHEDULE_TIMEZONE_ENV = "BDW_SCHEDULE_TIMEZONE"
 SENSOR_INTERVAL_ENV = "BDW_SENSOR_INTERVAL_SECONDS"
+ALERTS_CONFIG_ENV = "BDW_ALERTS_CONFIG"
+ALERT_LOG_ENV = "BDW_ALERT_LOG"
 FAULT_POINT_ENV = "BDW_FAULT_POINT"
 DUCKDB_PATH_ENV = "BDW_DUCKDB_PATH"
 
@@ -67,6 +76,35 @@ def secret(name: str | None) -> str | None:
     """The value of the environment variable ``name`` (an alert channel's URL or password), or None.
     Secrets come from the environment only, never from a file of the project."""
     return _env(name) if name else None
+
+
+# the alert settings of earlier versions (our own SMTP and webhook code), replaced by Apprise URLs
+RETIRED_ALERT_VARIABLES = (
+    "BDW_ALERT_WEBHOOK_URL", "BDW_ALERT_SMTP_HOST", "BDW_ALERT_SMTP_PORT", "BDW_ALERT_SMTP_USER",
+    "BDW_ALERT_SMTP_PASSWORD", "BDW_ALERT_SMTP_SECURITY", "BDW_ALERT_EMAIL_FROM", "BDW_ALERT_EMAIL_TO",
+)
+
+
+def retired_alert_variables() -> tuple[str, ...]:
+    """The retired alert variables that are still set (their values are never read)."""
+    return tuple(name for name in RETIRED_ALERT_VARIABLES if _env(name))
+
+
+def alerts_config_path(config_folder: Path) -> tuple[Path, bool]:
+    """The alert channels' file and whether the user chose it: ``BDW_ALERTS_CONFIG``, else
+    ``alerts.yml`` in the config folder, else the shipped example (chosen by no one: its channels
+    are off until their variables are set)."""
+    chosen = _env(ALERTS_CONFIG_ENV)
+    if chosen:
+        return Path(chosen), True
+    own = config_folder / "alerts.yml"
+    return (own, True) if own.exists() else (SHIPPED_ALERTS_CONFIG, False)
+
+
+def alert_log_path() -> Path | None:
+    """``BDW_ALERT_LOG``: where the alert log goes, if not beside the warehouse."""
+    value = _env(ALERT_LOG_ENV)
+    return Path(value) if value else None
 
 
 def environment_script(name: str) -> Path | None:

@@ -1,11 +1,11 @@
 """Dagster's own hook for run failures: a run-failure sensor (evaluated by the Dagster daemon, e.g.
 under ``dagster dev``) that sends ``notify_run_failure`` for every failed run of the job.
-``bdw run`` executes in-process without a daemon; it can call ``notify_run_failure`` itself."""
+``bdw run`` executes in-process without a daemon and sends it itself."""
 
 
 from dagster import DefaultSensorStatus, RunFailureSensorContext, run_failure_sensor
 
-from bdw.alerts import notify_run_failure, root_cause_line
+from bdw.alerts.run_failure import notify_run_failure, root_cause_line
 from bdw.settings import load_settings
 
 
@@ -14,7 +14,8 @@ def run_failure_alert_sensor(job):
         name="bdw_run_failure_alert",
         monitored_jobs=[job],
         default_status=DefaultSensorStatus.RUNNING,
-        description="Sends an error alert (log, webhook, e-mail) when a run of the job fails.",
+        description="Sends the run's failure notice (the alert log and channels; with the failed blocking "
+        "checks) when a run of the job fails.",
     )
     def _sensor(context: RunFailureSensorContext):
         failures = []

@@ -12,7 +12,7 @@ the derived columns the rule compares), so Dagster runs it after both:
 
 Each result's metadata holds the observed value, the threshold, the failing rows (a sample, in
 words) and the link to its Data Docs page. The same step appends the results to the ``dq`` schema
-and sends the alerts (bdw.quality.run).
+(bdw.quality.run); it sends nothing: the ``alerts`` asset reads them there (bdw.assets.alerts).
 """
 
 
@@ -100,7 +100,7 @@ def great_expectations_checks(config_dir: Path) -> AssetChecksDefinition:
         specs=specs,
         name="great_expectations_checks",
         description="Great Expectations suites (CRM completeness, finance validity) on the staging models; "
-        "results appended to the dq schema, Data Docs beside the warehouse, alerts sent.",
+        "results appended to the dq schema (read by the alerts asset), Data Docs beside the warehouse.",
         compute_kind="great_expectations",
         pool=WRITER_POOL,
     )
@@ -118,17 +118,6 @@ def _run_checks(context: AssetCheckExecutionContext, bdw: BdwSettings, duckdb: W
     fault_point("checks:running")
     report = run_quality(bdw.settings(), as_of=bdw.as_of_date(), run_id=context.run.run_id,
                          connect=duckdb.get_connection)
-    if report.alert_error:
-        context.log.warning(f"alerts could not be dispatched (the log may lack this run): {report.alert_error}")
-    elif report.alerts:
-        a = report.alerts
-        for channel, outcome in a.deliveries.items():
-            if outcome != "sent":
-                context.log.warning(f"alert channel {channel}: {outcome} (kept in {a.log_path}; retried next run)")
-        for problem in a.problems:
-            context.log.warning(f"alert configuration: {problem}")
-        context.log.info(f"alerts: {len(a.opened)} new, {len(a.cleared)} cleared, {len(a.still_open)} still open "
-                         f"(log {a.log_path})")
     if report.data_docs_url:
         context.log.info(f"Data Docs: {report.data_docs_url}")
     expected = {(tuple(s.asset_key.path), s.name) for s in specs}

@@ -1,11 +1,10 @@
 """The data-quality section of the run summary (``bdw run``): the dbt tests (structural rules)
-that failed this run's build, this run's failing checks with their observed values, the alerts
-sent, and the Data Docs link."""
+that failed this run's build, this run's failing checks with their observed values, and the Data
+Docs link (the alerts have their own section: bdw.alerts.summary)."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -68,29 +67,10 @@ def _gx_lines(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, m
         lines.append(f"  ... and {len(failed) - max_lines} more (dq.validation_results)")
     if errors:
         lines.append("  Blocking checks failed: the warehouse is not published until the data is corrected.")
-    lines += _alert_lines(settings, run_id)
     docs = _docs_index(settings)
     if docs:
         lines.append(f"Data Docs: {docs}")
     return lines
-
-
-def _alert_lines(settings: Settings, run_id: str) -> list[str]:
-    from bdw.alerts import load_alert_config, read_log
-
-    try:
-        cfg = load_alert_config(settings)
-        records = read_log(cfg.log_path, run_id)
-    except Exception:  # noqa: BLE001 - the summary must not fail because of the log
-        return []
-    events = Counter(r.get("event") for r in records)
-    deliveries: dict[str, str] = {}
-    for r in records:  # one digest per channel and run: every record of the run has the same outcome
-        for channel, outcome in (r.get("deliveries") or {}).items():
-            deliveries.setdefault(channel, outcome)
-    channels = ", ".join(f"{c}: {o}" for c, o in deliveries.items()) or "log only"
-    return [f"Alerts: {events.get('alert', 0)} new, {events.get('cleared', 0)} cleared ({channels}); "
-            f"log {cfg.log_path}"]
 
 
 def _docs_index(settings: Settings) -> str | None:
