@@ -14,9 +14,10 @@ The rules of docs/contract.md sections 1 and 2:
 Raw tables hold every loaded row of every file with its lineage; the merge rules (later file
 wins, ``is_deleted`` removes a key) are applied by the dbt staging models.
 
-A source's files go through five steps, each a method of :class:`_Batch`:
-``stage`` (skip what is known), read (``bdw.ingest.reading``), ``check`` (``bdw.ingest.row_rules``,
-one query), ``judge`` (duplicate, quarantine or load, in name order) and ``load``.
+A source's files go through five steps (:meth:`_Batch.run`): ``stage`` each file (skip what is
+known), read the others (``bdw.ingest.reading``), check all their rows (:func:`check_rows`, the
+rules of ``bdw.ingest.row_rules``), ``judge`` each in name order (a duplicate, quarantined, or
+loading) and ``load`` the loading files together.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bdw.ingest.bookkeeping import (
     replace_issues,
     transaction,
 )
-from bdw.ingest.mapping import NO_PROFILE, Profile, SourceMapping, folder_profile_name, load_profile
+from bdw.ingest.mapping import NO_PROFILE, Profile, folder_profile_name, load_profile
 from bdw.ingest.outcome import FileResult, FileStatus, SourceResult
 from bdw.ingest.quarantine import keep_file, write_rejected_rows
 from bdw.ingest.reading import TEMP, FileReader, Incoming, ReadFile, Unreadable, drop_temp_tables
@@ -81,8 +82,11 @@ def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_nam
     if not files:
         return SourceResult(source_name)
     profile = profile_for(settings, folder)
-    batch = _Batch(con, settings, SOURCES[source_name], profile.for_source(source_name), profile.name,
-                   run_id or uuid.uuid4().hex)
+    scratch = settings.workdir / "tmp"  # for GBK text transcoded to UTF-8
+    scratch.mkdir(parents=True, exist_ok=True)
+    source = SOURCES[source_name]
+    reader = FileReader(con, source, profile.for_source(source_name), scratch)
+    batch = _Batch(con, settings, source, reader, profile.name, run_id or uuid.uuid4().hex)
     try:
         return SourceResult(source_name, batch.run(files))
     finally:
@@ -98,10 +102,10 @@ def twin(rows_in_raw: dict[str, str], file: str, digest: str) -> str | None:
 class _Batch:
     """One source's files in one pass."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source: Source,
-                 mapping: SourceMapping, profile: str, run_id: str) -> None:
-        self.con, self.settings, self.source, self.mapping = con, settings, source, mapping
-        self.profile, self.run_id = profile, run_id
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, reader: FileReader,
+                 profile: str, run_id: str) -> None:
+        self.con, self.settings, self.source, self.reader = con, settings, source, reader
+        self.profile, self.run_id = profile, run_id  # for the manifest
         self.known = manifest_of(con, source.name)
         # file -> content, of the files whose rows are in the raw layer; kept up to date as this
         # delivery's files are judged (a file quarantined or replaced no longer makes another a duplicate)
@@ -118,12 +122,12 @@ class _Batch:
             else:
                 results[index] = staged
         read: list[ReadFile] = []
-        for r in self.read(incoming):
+        for r in self.reader.read_all(incoming):
             if isinstance(r, Unreadable):
                 results[r.file.index] = self.quarantine(r.file, r.reason)
             else:
                 read.append(r)
-        issues = self.check(read) if read else {}
+        issues = check_rows(self.con, self.source, read) if read else {}
         loading: list[ReadFile] = []
         for f in read:
             if (skipped := self.judge(f, issues[f.file.index])) is None:
@@ -146,32 +150,6 @@ class _Batch:
             return self.duplicate(f, other)
         return f
 
-    def read(self, files: list[Incoming]) -> list[ReadFile | Unreadable]:
-        """Every file read and mapped, or the reason it cannot be; in name order."""
-        scratch = self.settings.workdir / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        read = FileReader(self.con, self.source, self.mapping, scratch).read_all(files)
-        return sorted(read, key=lambda r: r.file.index)
-
-    def check(self, files: list[ReadFile]) -> dict[int, list[Issue]]:
-        """Check every read file's rows in one query (table :data:`CHECKED`): each file's problems,
-        in row order."""
-        tables = list(dict.fromkeys(f.prepared for f in files))
-        rows = tables[0]
-        if len(tables) > 1:
-            rows = f"{TEMP}prep_all"
-            union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in tables)
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS {union}")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS "
-                         f"{checked_select(self.source, rows, _extras(files))}")
-        issues: dict[int, list[Issue]] = {f.file.index: [] for f in files}
-        for file_idx, *issue in self.con.execute(
-                "SELECT _file_idx, _row_number, i.column, i.rule, i.value FROM (SELECT _file_idx, _row_number, "
-                f"unnest(_issues) AS i, generate_subscripts(_issues, 1) AS n FROM {CHECKED} WHERE len(_issues) > 0) "
-                "ORDER BY _file_idx, _row_number, n").fetchall():
-            issues[file_idx].append(Issue(*issue))
-        return issues
-
     def judge(self, f: ReadFile, issues: list[Issue]) -> FileResult | None:
         """A checked file, judged in name order: a duplicate of an earlier file of this delivery, or
         a finance file with a bad row (quarantined), is skipped with its result; None: the file loads."""
@@ -189,31 +167,20 @@ class _Batch:
         """The good rows of every loading file, their issues and manifest rows in one transaction;
         then each bad row goes to quarantine (``.rejected.csv``). ``extras``: the extra columns of
         every file read (the raw table gains them even from a file that did not load)."""
-        con, source = self.con, self.source
-        loading = f"{TEMP}loading"
-        values = ", ".join(f"({f.file.index}, {lit(f.file.rel)}, {lit(f.file.digest)})" for f in files)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {loading} AS SELECT * FROM (VALUES {values}) "
-                    "v(_file_idx, _source_file, _file_hash)")
         entries = {f.file.index: self.loaded_entry(f, _bad_rows(issues[f.file.index])) for f in files}
-        replaced = [f.file.rel for f in files if f.file.rel in self.known]
-        cols = ", ".join(f"c.{q(c)}" for c in [*source.column_names, *extras, "_row_number"])
-        with transaction(con):
-            for extra in extras:
-                con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
-            if replaced:  # a file delivered again with new content replaces its rows
-                con.execute(f"DELETE FROM raw.{source.name} WHERE list_contains(?, _source_file)", [replaced])
-            con.execute(
-                f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, l._source_file, ? AS _loaded_at, l._file_hash "
-                f"FROM {CHECKED} c JOIN {loading} l USING (_file_idx) WHERE len(c._issues) = 0 "
-                "ORDER BY c._file_idx, c._row_number", [dt.datetime.now()])
+        replaced = [f.file.rel for f in files if f.file.rel in self.known]  # seen before: its older rows go
+        with transaction(self.con):
+            insert_good_rows(self.con, self.source, files, extras, replaced)
             for f in files:
-                replace_issues(con, self.run_id, source.name, f.file.rel, issues[f.file.index], Severity.REJECTED_ROW)
-                entries[f.file.index].record(con)
+                replace_issues(self.con, self.run_id, self.source.name, f.file.rel, issues[f.file.index],
+                               Severity.REJECTED_ROW)
+                entries[f.file.index].record(self.con)
             fault_point("ingest:mid_file")
         fault_point("ingest:file_loaded")
         for f in files:
             if entries[f.file.index].rows_rejected:
-                write_rejected_rows(con, self.settings, source.name, f.file.path, f.read.table, CHECKED, f.file.index)
+                write_rejected_rows(self.con, self.settings, self.source.name, f.file.path, f.read.table, CHECKED,
+                                    f.file.index)
         return {i: e.result(issues[i][:SHOWN_ISSUES]) for i, e in entries.items()}
 
     def quarantine(self, f: Incoming, reason: str, row_issues: list[Issue] | None = None,
@@ -241,6 +208,43 @@ class _Batch:
     def entry(self, f: Incoming, status: FileStatus, **outcome) -> ManifestEntry:
         return ManifestEntry(self.source.name, f.rel, f.digest, f.size_bytes, self.profile, status, self.run_id,
                              **outcome)
+
+
+def check_rows(con: duckdb.DuckDBPyConnection, source: Source, files: list[ReadFile]) -> dict[int, list[Issue]]:
+    """Check every read file's rows in one query (table :data:`CHECKED`): each file's problems, by
+    ``_file_idx``, in row order (a row's problems in the order of the rules)."""
+    tables = list(dict.fromkeys(f.prepared for f in files))
+    rows = tables[0]
+    if len(tables) > 1:
+        rows = f"{TEMP}prep_all"
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in tables)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS {union}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {checked_select(source, rows, _extras(files))}")
+    issues: dict[int, list[Issue]] = {f.file.index: [] for f in files}
+    for file_idx, *issue in con.execute(
+            "SELECT _file_idx, _row_number, i.column, i.rule, i.value FROM (SELECT _file_idx, _row_number, "
+            f"unnest(_issues) AS i, generate_subscripts(_issues, 1) AS n FROM {CHECKED} WHERE len(_issues) > 0) "
+            "ORDER BY _file_idx, _row_number, n").fetchall():
+        issues[file_idx].append(Issue(*issue))
+    return issues
+
+
+def insert_good_rows(con: duckdb.DuckDBPyConnection, source: Source, files: list[ReadFile], extras: list[str],
+                     replaced: list[str]) -> None:
+    """The checked rows without a problem of ``files`` into the raw table, with their lineage; the
+    rows of the ``replaced`` files' earlier versions go. The caller holds the transaction."""
+    values = ", ".join(f"({f.file.index}, {lit(f.file.rel)}, {lit(f.file.digest)})" for f in files)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TEMP}loading AS SELECT * FROM (VALUES {values}) "
+                "v(_file_idx, _source_file, _file_hash)")
+    for extra in extras:
+        con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
+    if replaced:
+        con.execute(f"DELETE FROM raw.{source.name} WHERE list_contains(?, _source_file)", [replaced])
+    cols = ", ".join(f"c.{q(c)}" for c in [*source.column_names, *extras, "_row_number"])
+    con.execute(
+        f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, l._source_file, ? AS _loaded_at, l._file_hash "
+        f"FROM {CHECKED} c JOIN {TEMP}loading l USING (_file_idx) WHERE len(c._issues) = 0 "
+        "ORDER BY c._file_idx, c._row_number", [dt.datetime.now()])
 
 
 def _extras(files: list[ReadFile]) -> list[str]:

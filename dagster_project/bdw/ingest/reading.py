@@ -72,7 +72,7 @@ class FileReader:
     scratch: Path  # for GBK text transcoded to UTF-8
 
     def read_all(self, files: list[Incoming]) -> list[ReadFile | Unreadable]:
-        """Every file read and mapped, or the reason it cannot be (in no particular order)."""
+        """Every file read and mapped, or the reason it cannot be; in name order."""
         out: list[ReadFile | Unreadable] = []
         together: dict[CsvLayout, list[Incoming]] = {}
         for f in files:
@@ -87,7 +87,7 @@ class FileReader:
                 out.append(self._read_alone(f, layout))
         for layout, members in together.items():
             out += self._read_together(layout, members)
-        return out
+        return sorted(out, key=lambda r: r.file.index)
 
     def _read_alone(self, f: Incoming, layout: CsvLayout | None) -> ReadFile | Unreadable:
         table = f"{TEMP}in_{f.index}"
