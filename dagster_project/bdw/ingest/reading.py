@@ -6,8 +6,9 @@ The per-statement cost dominates small files, so the UTF-8 CSV files that share 
 DuckDB cannot read the group, its files are read one by one, so that the error names the file.
 A file that cannot be read or mapped is handed back with the reason, for quarantine.
 
-Every temporary table or view made here starts with :data:`TEMP`; :func:`drop_temp_tables`
-removes them all when the source is done.
+Every temporary table or view of the ingestion (these, and the checking and loading tables of
+``bdw.ingest.load``) starts with :data:`TEMP`; :func:`drop_temp_tables` removes them all when the
+source is done.
 """
 
 from __future__ import annotations
