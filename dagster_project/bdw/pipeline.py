@@ -16,9 +16,11 @@ import duckdb
 from bdw.alerts.run_failure import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
 from bdw.alerts.summary import alerts_summary
 from bdw.catalog import relation_exists
+from bdw.ingest.outcome import FileStatus
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
 from bdw.settings import Settings
+from bdw.sql import lit
 
 
 @dataclass
@@ -188,20 +190,22 @@ def summarise(con: duckdb.DuckDBPyConnection | None, settings: Settings, outcome
 
 def _load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
     lines = ["Sources (files this run: loaded / with bad rows / quarantined / skipped; rows in raw):"]
-    rows = con.execute("""
+    loaded, partial, quarantined, duplicate = (lit(s) for s in (  # as SQL literals
+        FileStatus.LOADED, FileStatus.PARTIAL, FileStatus.QUARANTINED, FileStatus.DUPLICATE))
+    rows = con.execute(f"""
         SELECT source,
-               count(*) FILTER (WHERE run_id = $1 AND status = 'loaded'),
-               count(*) FILTER (WHERE run_id = $1 AND status = 'partial'),
-               count(*) FILTER (WHERE status = 'quarantined'),
-               count(*) FILTER (WHERE run_id = $1 AND status = 'duplicate'),
-               sum(rows_loaded) FILTER (WHERE run_id = $1), sum(rows_rejected) FILTER (WHERE status <> 'duplicate')
+               count(*) FILTER (WHERE run_id = $1 AND status = {loaded}),
+               count(*) FILTER (WHERE run_id = $1 AND status = {partial}),
+               count(*) FILTER (WHERE status = {quarantined}),
+               count(*) FILTER (WHERE run_id = $1 AND status = {duplicate}),
+               sum(rows_loaded) FILTER (WHERE run_id = $1), sum(rows_rejected) FILTER (WHERE status <> {duplicate})
         FROM raw._load_manifest GROUP BY source ORDER BY source""", [run_id]).fetchall()
-    for source, loaded, partial, quarantined, dup, rows_loaded, rejected in rows:
-        lines.append(f"  {source:<22} {loaded:>3} / {partial:>2} / {quarantined:>2} / {dup:>2}   "
+    for source, n_loaded, n_partial, n_quarantined, n_duplicate, rows_loaded, rejected in rows:
+        lines.append(f"  {source:<22} {n_loaded:>3} / {n_partial:>2} / {n_quarantined:>2} / {n_duplicate:>2}   "
                      f"+{rows_loaded or 0} rows, {rejected or 0} rejected rows in quarantine")
     files, rows = con.execute(
-        "SELECT count(*) FILTER (WHERE status = 'quarantined'), "
-        "coalesce(sum(rows_rejected) FILTER (WHERE status = 'partial'), 0) FROM raw._load_manifest").fetchone()
+        f"SELECT count(*) FILTER (WHERE status = {quarantined}), "
+        f"coalesce(sum(rows_rejected) FILTER (WHERE status = {partial}), 0) FROM raw._load_manifest").fetchone()
     if files or rows:
         lines.append(f"Input problems: {files} file(s) quarantined, {rows} row(s) rejected "
                      "(all listed in raw._load_issues; first ones:)")

@@ -16,6 +16,7 @@ from dagster import (
 from bdw.contract import SOURCES, Source
 from bdw.ingest import ingest_source
 from bdw.ingest.mapping import ProfileError
+from bdw.ingest.outcome import ROWS_IN_RAW, SKIPPED, FileStatus
 from bdw.resources import BdwSettings, WorkingDatabase
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time on the working database (dbt included)
@@ -49,14 +50,14 @@ def _raw_asset(source: Source) -> AssetsDefinition:
                 raise Failure(description=str(e), allow_retries=False) from e
             total = con.execute(f"SELECT count(*) FROM raw.{source.name}").fetchone()[0]
         for f in result.files:
-            if f.status in ("quarantined", "partial"):
+            if f.status in (FileStatus.QUARANTINED, FileStatus.PARTIAL):
                 context.log.warning(f"{f.file}: {f.status}, {f.message}")
                 for line in f.issues[:10]:
                     context.log.warning(line)
         return MaterializeResult(metadata={
-            "files_loaded": result.count("loaded") + result.count("partial"),
-            "files_quarantined": result.count("quarantined"),
-            "files_skipped": result.count("unchanged") + result.count("duplicate"),
+            "files_loaded": result.count(*ROWS_IN_RAW),
+            "files_quarantined": result.count(FileStatus.QUARANTINED),
+            "files_skipped": result.count(*SKIPPED),
             "rows_loaded": result.rows_loaded,
             "rows_rejected": result.rows_rejected,
             "rows_in_table": total,

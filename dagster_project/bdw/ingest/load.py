@@ -13,18 +13,17 @@ The rules of docs/contract.md sections 1 and 2:
 
 Raw tables hold every loaded row of every file with its lineage; the merge rules (later file
 wins, ``is_deleted`` removes a key) are applied by the dbt staging models.
+
+A source's files go through five steps (:meth:`_Batch.run`): ``stage`` each file (skip what is
+known), read the others (``bdw.ingest.reading``), check all their rows (:func:`check_rows`, the
+rules of ``bdw.ingest.row_rules``), ``judge`` each in name order (a duplicate, quarantined, or
+loading) and ``load`` the loading files together.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import re
-import shutil
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -32,72 +31,25 @@ import duckdb
 from bdw.contract import SOURCES, Source
 from bdw.faults import fault_point
 from bdw.ingest import readers
-from bdw.ingest.mapping import (
-    NO_PROFILE,
-    Profile,
-    SourceMapping,
-    folder_profile_name,
-    load_profile,
-    normalise_header,
+from bdw.ingest.bookkeeping import (
+    Issue,
+    ManifestEntry,
+    Severity,
+    ensure_raw_tables,
+    manifest_of,
+    replace_issues,
+    transaction,
 )
+from bdw.ingest.mapping import NO_PROFILE, Profile, folder_profile_name, load_profile
+from bdw.ingest.outcome import FileResult, FileStatus, SourceResult
+from bdw.ingest.quarantine import keep_file, write_rejected_rows
+from bdw.ingest.reading import TEMP, FileReader, Incoming, ReadFile, Unreadable, drop_temp_tables
 from bdw.ingest.row_rules import checked_select, install_macros
 from bdw.settings import Settings
 from bdw.sql import lit, q
 
-LINEAGE = (("_source_file", "VARCHAR"), ("_row_number", "INTEGER"), ("_loaded_at", "TIMESTAMP"),
-           ("_file_hash", "VARCHAR"))
-MAX_ISSUES_PER_FILE = 1000  # every bad row is quarantined; the issue table keeps the first ones
-
-BOOKKEEPING_DDL = """
-CREATE SCHEMA IF NOT EXISTS raw;
-CREATE TABLE IF NOT EXISTS raw._load_manifest (
-    source VARCHAR, file VARCHAR, file_hash VARCHAR, size_bytes BIGINT, format VARCHAR, encoding VARCHAR,
-    profile VARCHAR, status VARCHAR, rows_read INTEGER, rows_loaded INTEGER, rows_rejected INTEGER,
-    message VARCHAR, run_id VARCHAR, loaded_at TIMESTAMP, PRIMARY KEY (source, file)
-);
-CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP);
-CREATE TABLE IF NOT EXISTS raw._load_issues (
-    run_id VARCHAR, source VARCHAR, file VARCHAR, row_number INTEGER, "column" VARCHAR, rule VARCHAR,
-    value VARCHAR, severity VARCHAR, message VARCHAR, recorded_at TIMESTAMP
-);
-"""
-
-
-@dataclass
-class FileResult:
-    source: str
-    file: str  # relative to the inbox
-    status: str  # loaded | partial | quarantined | unchanged | duplicate
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_rejected: int = 0
-    message: str = ""
-    issues: list[str] = field(default_factory=list)  # readable lines, first few
-
-
-@dataclass
-class SourceResult:
-    source: str
-    files: list[FileResult] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for f in self.files if f.status == status)
-
-    @property
-    def rows_loaded(self) -> int:
-        return sum(f.rows_loaded for f in self.files)
-
-    @property
-    def rows_rejected(self) -> int:
-        return sum(f.rows_rejected for f in self.files)
-
-
-def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the bookkeeping tables and every source's raw table (empty when no file came)."""
-    con.execute(BOOKKEEPING_DDL)
-    for source in SOURCES.values():
-        cols = [f"{q(c.name)} {c.sql_type}" for c in source.columns] + [f"{n} {t}" for n, t in LINEAGE]
-        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(cols)})")
+SHOWN_ISSUES = 20  # a file's result carries its first problems; raw._load_issues has the rest
+CHECKED = f"{TEMP}checked"  # the checking query's result: typed columns, _file_idx, _row_number, _issues
 
 
 def inbox_files(folder: Path) -> list[Path]:
@@ -109,6 +61,7 @@ def inbox_files(folder: Path) -> list[Path]:
 
 
 def profile_for(settings: Settings, folder: Path) -> Profile:
+    """The folder's own profile (``_profile.yml``), else the run's, else none."""
     name = folder_profile_name(folder) or settings.profile
     return load_profile(name, settings.profile_dirs) if name else NO_PROFILE
 
@@ -118,390 +71,186 @@ def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_nam
     """Load a source's new files, in lexical order.
 
     The work is done per source, not per file, because per-statement costs dominate small files:
-    the UTF-8 CSV files that share a header are read by one ``read_csv`` (a file DuckDB cannot read
-    sends its group back to one read per file, so that the error names the file), the rows of all
-    files are checked by one query, and the files that load are written in one transaction. Each
-    file is still judged on its own: a file that cannot be read, or a finance file with a bad row,
-    is quarantined in a transaction of its own and the others load."""
-    source = SOURCES[source_name]
-    run_id = run_id or uuid.uuid4().hex
+    the UTF-8 CSV files that share a header are read by one ``read_csv``, the rows of all files
+    are checked by one query, and the files that load are written in one transaction. Each file is
+    still judged on its own: a file that cannot be read, or a finance file with a bad row, is
+    quarantined in a transaction of its own and the others load."""
     ensure_raw_tables(con)
     install_macros(con)
     folder = settings.inbox / source_name
-    result = SourceResult(source_name)
     files = inbox_files(folder)
     if not files:
-        return result
+        return SourceResult(source_name)
     profile = profile_for(settings, folder)
-    mapping = profile.for_source(source_name)
-    scratch = settings.workdir / "tmp"
+    scratch = settings.workdir / "tmp"  # for GBK text transcoded to UTF-8
     scratch.mkdir(parents=True, exist_ok=True)
-    batch = _Batch(con, settings, source, mapping, profile.name, run_id, scratch)
+    source = SOURCES[source_name]
+    reader = FileReader(con, source, profile.for_source(source_name), scratch)
+    batch = _Batch(con, settings, source, reader, profile.name, run_id or uuid.uuid4().hex)
     try:
-        for index, path in enumerate(files):
-            batch.stage(index, path)
-        batch.read()
-        result.files = batch.finish()
+        return SourceResult(source_name, batch.run(files))
     finally:
-        batch.drop_temp_tables()
-    return result
+        drop_temp_tables(con)
 
 
-@dataclass
-class _Pending:
-    """A file read and mapped, waiting for the source's checking query."""
-
-    index: int
-    path: Path
-    rel: str
-    digest: str
-    read: readers.ReadResult | None = None
-    extras: list[str] = field(default_factory=list)
+def twin(rows_in_raw: dict[str, str], file: str, digest: str) -> str | None:
+    """The first file by name, other than ``file``, whose rows in the raw layer have content ``digest``
+    (``rows_in_raw``: file -> content hash of the files whose rows are loaded)."""
+    return min((f for f, d in rows_in_raw.items() if d == digest and f != file), default=None)
 
 
 class _Batch:
-    """One source's files in one pass: stage (skip known files), read, check, load."""
+    """One source's files in one pass."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source: Source,
-                 mapping: SourceMapping, profile_name: str, run_id: str, scratch: Path) -> None:
-        self.con, self.settings, self.source, self.mapping = con, settings, source, mapping
-        self.profile_name, self.run_id, self.scratch = profile_name, run_id, scratch
-        rows = con.execute("SELECT file, file_hash, status FROM raw._load_manifest WHERE source = ? ORDER BY file",
-                           [source.name]).fetchall()
-        self.known = {file: (digest, status) for file, digest, status in rows}
-        self.loaded_by_digest: dict[str, list[str]] = {}  # the loaded or partial files of each content
-        for file, digest, status in rows:
-            if status in ("loaded", "partial"):
-                self.loaded_by_digest.setdefault(digest, []).append(file)
-        self.results: dict[int, FileResult | _Pending] = {}
-        self.temps: list[str] = []
-        self.groups: dict[str, list[int]] = {}  # group view -> its files' indexes
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, reader: FileReader,
+                 profile: str, run_id: str) -> None:
+        self.con, self.settings, self.source, self.reader = con, settings, source, reader
+        self.profile, self.run_id = profile, run_id  # for the manifest
+        self.known = manifest_of(con, source.name)
+        # file -> content, of the files whose rows are in the raw layer; kept up to date as this
+        # delivery's files are judged (a file quarantined or replaced no longer makes another a duplicate)
+        self.rows_in_raw = {file: seen.file_hash for file, seen in self.known.items() if seen.status.holds_rows}
 
-    def twin(self, rel: str, digest: str) -> str | None:
-        """Another loaded file with this content (the first by name)."""
-        return next((f for f in sorted(self.loaded_by_digest.get(digest, ())) if f != rel), None)
-
-    def stage(self, index: int, path: Path) -> None:
-        """Skip a file already loaded with the same content, or a duplicate of another one."""
-        rel = path.relative_to(self.settings.inbox).as_posix()
-        digest = readers.file_hash(path)
-        known = self.known.get(rel)
-        if known and known[0] == digest and known[1] in ("loaded", "partial", "duplicate"):
-            self.results[index] = FileResult(self.source.name, rel, "unchanged",
-                                             message="already loaded with the same content")
-            return
-        if twin := self.twin(rel, digest):  # a twin loaded by an earlier run; one of this run is caught in finish
-            self.results[index] = self._duplicate(rel, digest, path, twin)
-            return
-        self.results[index] = _Pending(index, path, rel, digest)
-
-    def _duplicate(self, rel: str, digest: str, path: Path, twin: str) -> FileResult:
-        _record_manifest(self.con, self.source.name, rel, digest, path, None, self.profile_name, "duplicate",
-                         0, 0, 0, f"same content as {twin}; skipped", self.run_id)
-        return FileResult(self.source.name, rel, "duplicate", message=f"same content as {twin}; skipped")
-
-    def _forget(self, rel: str) -> None:
-        """``rel`` is being replaced: its earlier content no longer makes another file a duplicate."""
-        if rel in self.known:
-            self.loaded_by_digest[self.known[rel][0]] = [
-                f for f in self.loaded_by_digest.get(self.known[rel][0], ()) if f != rel]
-
-    def _quarantine(self, p: _Pending, reason: str, row_issues: list[tuple] | None = None,
-                    rows_read: int = 0) -> None:
-        self._forget(p.rel)
-        self.results[p.index] = _quarantine_file(self.con, self.settings, self.source, p.path, p.rel, p.digest,
-                                                 self.profile_name, self.run_id, reason, row_issues, rows_read)
-
-    def read(self) -> None:
-        """Read and map every pending file; UTF-8 CSV files sharing a header are read together."""
-        groups: dict[readers.CsvLayout, list[_Pending]] = {}
-        for p in [r for r in self.results.values() if isinstance(r, _Pending)]:
-            table = f"_in_{p.index}"
-            try:
-                fmt = readers.file_format(p.path)
-                readers.check_not_empty(p.path, fmt)
-                if fmt == "csv":
-                    layout = readers.csv_layout(p.path)
-                    if layout.utf8:
-                        groups.setdefault(layout, []).append(p)
-                        continue
-                    read = partial(readers.read_csv, self.con, p.path, table, self.scratch, layout)  # transcoded
-                elif fmt == "parquet":
-                    read = partial(readers.read_parquet, self.con, p.path, table)
-                else:
-                    read = partial(readers.read_xlsx, self.con, p.path, table, _header_test(self.source, self.mapping))
-            except readers.UnreadableFile as e:
-                self._quarantine(p, str(e))
-                continue
-            self._read_alone(p, read)
-        for layout, members in groups.items():
-            self._read_group(layout, members)
-
-    def _read_alone(self, p: _Pending, read: Callable[[], readers.ReadResult]) -> None:
-        try:
-            p.read = read()
-        except readers.UnreadableFile as e:
-            self._quarantine(p, str(e))
-            return
-        self.temps.append(p.read.table)
-        self._prepare(p.read, [p], p.index)
-
-    def _read_group(self, layout: readers.CsvLayout, members: list[_Pending]) -> None:
-        if len(members) > 1:
-            table = f"_grp_{members[0].index}"
-            self.groups[table] = [p.index for p in members]
-            try:
-                group, reads = readers.read_csv_group(self.con, {p.index: p.path for p in members}, layout, table)
-            except duckdb.Error:
-                pass  # some file is malformed: read them one by one below, so that its error names it
+    def run(self, paths: list[Path]) -> list[FileResult]:
+        """Each file's result, in name order."""
+        results: dict[int, FileResult] = {}
+        incoming: list[Incoming] = []
+        for index, path in enumerate(paths):
+            staged = self.stage(index, path)
+            if isinstance(staged, Incoming):
+                incoming.append(staged)
             else:
-                for p in members:
-                    p.read = reads[p.index]
-                self._prepare(group, members, None)
-                return
-        for p in members:
-            self._read_alone(p, partial(readers.read_csv, self.con, p.path, f"_in_{p.index}", self.scratch, layout))
+                results[index] = staged
+        read: list[ReadFile] = []
+        for r in self.reader.read_all(incoming):
+            if isinstance(r, Unreadable):
+                results[r.file.index] = self.quarantine(r.file, r.reason)
+            else:
+                read.append(r)
+        issues = check_rows(self.con, self.source, read) if read else {}
+        loading: list[ReadFile] = []
+        for f in read:
+            if (skipped := self.judge(f, issues[f.file.index])) is None:
+                loading.append(f)
+            else:
+                results[f.file.index] = skipped
+        if loading:
+            results |= self.load(loading, _extras(read), issues)
+        return [results[i] for i in sorted(results)]
 
-    def _prepare(self, read: readers.ReadResult, members: list[_Pending], file_idx: int | None) -> None:
-        """Map ``read`` (one file's, or a group's with its ``_file_idx``) into ``_prep_<first index>``."""
-        out = f"_prep_{members[0].index}"
-        try:
-            extras = _prepare(self.con, self.source, self.mapping, read, out, file_idx)
-        except (readers.UnreadableFile, MissingColumns) as e:
-            for p in members:
-                self._quarantine(p, str(e))
-            return
-        self.temps.append(out)
-        for p in members:
-            p.extras = extras
+    def stage(self, index: int, path: Path) -> FileResult | Incoming:
+        """Skip a file already loaded with the same content, or a duplicate of a file loaded before."""
+        f = Incoming(index, path, path.relative_to(self.settings.inbox).as_posix(), readers.file_hash(path),
+                     path.stat().st_size)
+        seen = self.known.get(f.rel)
+        if seen and seen.file_hash == f.digest and (seen.status.holds_rows or seen.status is FileStatus.DUPLICATE):
+            return FileResult(self.source.name, f.rel, FileStatus.UNCHANGED,
+                              message="already loaded with the same content")
+        if other := twin(self.rows_in_raw, f.rel, f.digest):  # a twin in this delivery: judge() finds it
+            return self.duplicate(f, other)
+        return f
 
-    def finish(self) -> list[FileResult]:
-        """Check every read file's rows in one query, then judge and load the files in name order."""
-        pending = [r for r in self.results.values() if isinstance(r, _Pending)]
-        if not pending:
-            return [self.results[i] for i in sorted(self.results)]
-        con, source = self.con, self.source
-        extras = list(dict.fromkeys(e for p in pending for e in p.extras))
-        preps = [t for t in self.temps if t.startswith("_prep_")]
-        rows = preps[0]
-        if len(preps) > 1:
-            rows = "_prep_all"
-            union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in preps)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _prep_all AS {union}")
-            self.temps.append(rows)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, rows, extras)}")
-        self.temps.append("_checked")
-        bad = dict(con.execute("SELECT _file_idx, count(*) FROM _checked WHERE len(_issues) > 0 GROUP BY 1").fetchall())
-        loads: list[tuple[_Pending, int, list[tuple]]] = []
-        for index in sorted(self.results):
-            p = self.results[index]
-            if not isinstance(p, _Pending):
-                continue
-            if twin := self.twin(p.rel, p.digest):  # an earlier file of this run had the same content
-                self.results[index] = self._duplicate(p.rel, p.digest, p.path, twin)
-                continue
-            bad_rows = bad.get(p.index, 0)
-            issues = con.execute(
-                "SELECT _row_number, i.column, i.rule, i.value FROM (SELECT _row_number, unnest(_issues) AS i "
-                "FROM _checked WHERE _file_idx = ? AND len(_issues) > 0) ORDER BY _row_number",
-                [p.index]).fetchall() if bad_rows else []
-            if bad_rows and self.settings.policy(source.name) == "file":
-                self._quarantine(p, f"{bad_rows} of {p.read.rows} rows break the contract; finance files load "
-                                 "all or nothing", issues, p.read.rows)
-                continue
-            loads.append((p, bad_rows, issues))
-            self._forget(p.rel)
-            self.loaded_by_digest.setdefault(p.digest, []).append(p.rel)
-        if loads:
-            self._load(loads, extras)
-        return [self.results[i] for i in sorted(self.results)]
+    def judge(self, f: ReadFile, issues: list[Issue]) -> FileResult | None:
+        """A checked file, judged in name order: a duplicate of an earlier file of this delivery, or
+        a finance file with a bad row (quarantined), is skipped with its result; None: the file loads."""
+        if other := twin(self.rows_in_raw, f.file.rel, f.file.digest):
+            return self.duplicate(f.file, other)
+        bad_rows = _bad_rows(issues)
+        if bad_rows and self.settings.policy(self.source.name) == "file":
+            return self.quarantine(
+                f.file, f"{bad_rows} of {f.read.rows} rows break the contract; finance files load all or nothing",
+                issues, f.read.rows)
+        self.rows_in_raw[f.file.rel] = f.file.digest
+        return None
 
-    def _load(self, loads: list[tuple[_Pending, int, list[tuple]]], extras: list[str]) -> None:
-        """The good rows of every loading file, their issues and manifest rows: one transaction."""
-        con, source = self.con, self.source
-        now = dt.datetime.now()
-        values = ", ".join(f"({p.index}, {lit(p.rel)}, {lit(p.digest)})" for p, _, _ in loads)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _loading AS SELECT * FROM (VALUES {values}) "
-                    "v(_file_idx, _source_file, _file_hash)")
-        self.temps.append("_loading")
-        replaced = [p.rel for p, _, _ in loads if p.rel in self.known]
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for extra in extras:
-                con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
-            if replaced:  # a file delivered again with new content replaces its rows
-                con.execute(f"DELETE FROM raw.{source.name} WHERE list_contains(?, _source_file)", [replaced])
-            cols = ", ".join(f"c.{q(c)}" for c in [*source.column_names, *extras, "_row_number"])
-            con.execute(
-                f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, l._source_file, ? AS _loaded_at, l._file_hash "
-                "FROM _checked c JOIN _loading l USING (_file_idx) WHERE len(c._issues) = 0 "
-                "ORDER BY c._file_idx, c._row_number", [now])
-            for p, bad_rows, issues in loads:
-                _replace_issues(con, self.run_id, source.name, p.rel, issues, "rejected_row")
-                message = f"{bad_rows} bad rows quarantined" if bad_rows else ""
-                _record_manifest(con, source.name, p.rel, p.digest, p.path, p.read, self.profile_name,
-                                 "partial" if bad_rows else "loaded", p.read.rows, p.read.rows - bad_rows,
-                                 bad_rows, message, self.run_id)
-                self.results[p.index] = FileResult(source.name, p.rel, "partial" if bad_rows else "loaded",
-                                                   p.read.rows, p.read.rows - bad_rows, bad_rows, message,
-                                                   [_issue_line(p.rel, *i) for i in issues[:20]])
+    def load(self, files: list[ReadFile], extras: list[str], issues: dict[int, list[Issue]]) -> dict[int, FileResult]:
+        """The good rows of every loading file, their issues and manifest rows in one transaction;
+        then each bad row goes to quarantine (``.rejected.csv``). ``extras``: the extra columns of
+        every file read (the raw table gains them even from a file that did not load)."""
+        entries = {f.file.index: self.loaded_entry(f, _bad_rows(issues[f.file.index])) for f in files}
+        replaced = [f.file.rel for f in files if f.file.rel in self.known]  # seen before: its older rows go
+        with transaction(self.con):
+            insert_good_rows(self.con, self.source, files, extras, replaced)
+            for f in files:
+                replace_issues(self.con, self.run_id, self.source.name, f.file.rel, issues[f.file.index],
+                               Severity.REJECTED_ROW)
+                entries[f.file.index].record(self.con)
             fault_point("ingest:mid_file")
-            con.execute("COMMIT")
-            fault_point("ingest:file_loaded")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        for p, bad_rows, _ in loads:
-            if bad_rows:
-                _write_rejected_rows(con, self.settings, source.name, p)
+        fault_point("ingest:file_loaded")
+        for f in files:
+            if entries[f.file.index].rows_rejected:
+                write_rejected_rows(self.con, self.settings, self.source.name, f.file.path, f.read.table, CHECKED,
+                                    f.file.index)
+        return {i: e.result(issues[i][:SHOWN_ISSUES]) for i, e in entries.items()}
 
-    def drop_temp_tables(self) -> None:
-        for t in self.temps:
-            self.con.execute(f"DROP TABLE IF EXISTS {t}")
-        for g, indexes in self.groups.items():
-            readers.drop_group(self.con, g, indexes)
+    def quarantine(self, f: Incoming, reason: str, row_issues: list[Issue] | None = None,
+                   rows_read: int = 0) -> FileResult:
+        """Nothing of the file loads: it goes to quarantine with its reasons, in a transaction of its own."""
+        self.rows_in_raw.pop(f.rel, None)
+        issues = [Issue(None, None, f"file quarantined: {reason}", None), *(row_issues or [])]
+        keep_file(self.settings, self.source.name, f.path, f.rel, issues)
+        entry = self.entry(f, FileStatus.QUARANTINED, rows_read=rows_read, rows_rejected=rows_read, message=reason)
+        with transaction(self.con):
+            replace_issues(self.con, self.run_id, self.source.name, f.rel, issues, Severity.QUARANTINED_FILE)
+            entry.record(self.con)
+        return entry.result(issues[:1 + SHOWN_ISSUES])
 
+    def duplicate(self, f: Incoming, other: str) -> FileResult:
+        entry = self.entry(f, FileStatus.DUPLICATE, message=f"same content as {other}; skipped")
+        entry.record(self.con)
+        return entry.result()
 
-class MissingColumns(Exception):
-    pass
+    def loaded_entry(self, f: ReadFile, bad_rows: int) -> ManifestEntry:
+        return self.entry(f.file, FileStatus.PARTIAL if bad_rows else FileStatus.LOADED, format=f.read.format,
+                          encoding=f.read.encoding, rows_read=f.read.rows, rows_loaded=f.read.rows - bad_rows,
+                          rows_rejected=bad_rows, message=f"{bad_rows} bad rows quarantined" if bad_rows else "")
 
-
-def _header_test(source: Source, mapping: SourceMapping):
-    known = set(source.column_names)
-
-    def is_header(cells: list[str]) -> bool:
-        names = [normalise_header(c) for c in cells if c]
-        hits = sum(1 for n in names if n in known or n in mapping.aliases)
-        return hits >= 2 and hits * 2 >= len(names)
-
-    return is_header
-
-
-def extra_column_name(header: str) -> str:
-    name = re.sub(r"[^0-9a-z_\u4e00-\u9fff]+", "_", normalise_header(header)).strip("_")
-    return name or "column"
+    def entry(self, f: Incoming, status: FileStatus, **outcome) -> ManifestEntry:
+        return ManifestEntry(self.source.name, f.rel, f.digest, f.size_bytes, self.profile, status, self.run_id,
+                             **outcome)
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapping,
-             read: readers.ReadResult, out: str, file_idx: int | None) -> list[str]:
-    """Rename headers to contract columns, apply the profile, trim blanks to NULL: table ``out``,
-    with ``_file_idx`` (``file_idx``, or the read table's own column for a group of files)."""
-    contract_cols = set(source.column_names)
-    by_column: dict[str, str] = {}  # contract column -> header in the file
-    by_normalised: dict[str, str] = {}  # normalised header -> header in the file
-    extras: dict[str, str] = {}  # extra column name -> header in the file
-    for header in read.headers:
-        n = normalise_header(header)
-        by_normalised.setdefault(n, header)
-        col = mapping.aliases.get(n) or (n if n in contract_cols else None)
-        if col:
-            if col in by_column:
-                raise readers.UnreadableFile(
-                    f"two headers, {by_column[col]!r} and {header!r}, both mean column {col}; keep one")
-            by_column[col] = header
-        else:
-            name = extra_column_name(header)
-            while name in extras or name in contract_cols or name.startswith("_"):
-                name = f"x{name}" if name.startswith("_") else f"{name}_2"
-            extras[name] = header
-
-    def text(header: str) -> str:
-        return f"NULLIF(trim(CAST({q(header)} AS VARCHAR)), '')"
-
-    exprs: dict[str, str] = {}
-    for col in source.column_names:
-        expr = text(by_column[col]) if col in by_column else None
-        if col in mapping.fill:
-            other = mapping.fill[col]
-            other_header = by_column.get(other) or by_normalised.get(other)
-            if other_header is None:
-                raise MissingColumns(f"the profile fills {col} from {other!r}, but the file has no such column")
-            expr = f"COALESCE({expr}, {text(other_header)})" if expr else text(other_header)
-        if expr is None and col in mapping.constants:
-            expr = lit(mapping.constants[col])
-        if expr is not None and col in mapping.values:
-            whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in mapping.values[col].items())
-            expr = f"(CASE lower({expr}) {whens} ELSE {expr} END)"
-        exprs[col] = expr or "CAST(NULL AS VARCHAR)"
-    missing = [c for c in source.mandatory_headers if c not in by_column and c not in mapping.constants
-               and c not in mapping.fill]
-    if missing:
-        found = ", ".join(read.headers)
-        raise MissingColumns(
-            f"lacks required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(the header row {read.header_row} has: {found})")
-    select = [f"{e} AS {q(c)}" for c, e in exprs.items()]
-    select += [f"{text(h)} AS {q(name)}" for name, h in extras.items()]
-    file_col = "_file_idx" if file_idx is None else f"{int(file_idx)} AS _file_idx"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number, {file_col} "
-                f"FROM {read.table}")
-    return list(extras)
+def check_rows(con: duckdb.DuckDBPyConnection, source: Source, files: list[ReadFile]) -> dict[int, list[Issue]]:
+    """Check every read file's rows in one query (table :data:`CHECKED`): each file's problems, by
+    ``_file_idx``, in row order (a row's problems in the order of the rules)."""
+    tables = list(dict.fromkeys(f.prepared for f in files))
+    rows = tables[0]
+    if len(tables) > 1:
+        rows = f"{TEMP}prep_all"
+        union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in tables)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS {union}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {checked_select(source, rows, _extras(files))}")
+    issues: dict[int, list[Issue]] = {f.file.index: [] for f in files}
+    for file_idx, *issue in con.execute(
+            "SELECT _file_idx, _row_number, i.column, i.rule, i.value FROM (SELECT _file_idx, _row_number, "
+            f"unnest(_issues) AS i, generate_subscripts(_issues, 1) AS n FROM {CHECKED} WHERE len(_issues) > 0) "
+            "ORDER BY _file_idx, _row_number, n").fetchall():
+        issues[file_idx].append(Issue(*issue))
+    return issues
 
 
-def _issue_line(rel: str, row: int | None, column: str | None, rule: str, value: str | None) -> str:
-    where = f"row {row}, column {column}" if row is not None else "whole file"
-    found = f" (found {value!r})" if value is not None else ""
-    return f"{rel}, {where}: {rule}{found}"
-
-
-def _replace_issues(con: duckdb.DuckDBPyConnection, run_id: str, source: str, rel: str,
-                    issues: list[tuple], severity: str) -> None:
-    con.execute("DELETE FROM raw._load_issues WHERE source = ? AND file = ? AND severity <> 'reference'",
-                [source, rel])
-    if not issues:
-        return
-    now = dt.datetime.now()
-    con.executemany(
-        "INSERT INTO raw._load_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run_id, source, rel, row, col, rule, value, severity, _issue_line(rel, row, col, rule, value), now)
-         for row, col, rule, value in issues[:MAX_ISSUES_PER_FILE]],
-    )
-
-
-def _record_manifest(con: duckdb.DuckDBPyConnection, source: str, rel: str, digest: str, path: Path,
-                     read: readers.ReadResult | None, profile: str, status: str, rows_read: int,
-                     rows_loaded: int, rows_rejected: int, message: str, run_id: str) -> None:
+def insert_good_rows(con: duckdb.DuckDBPyConnection, source: Source, files: list[ReadFile], extras: list[str],
+                     replaced: list[str]) -> None:
+    """The checked rows without a problem of ``files`` into the raw table, with their lineage; the
+    rows of the ``replaced`` files' earlier versions go. The caller holds the transaction."""
+    values = ", ".join(f"({f.file.index}, {lit(f.file.rel)}, {lit(f.file.digest)})" for f in files)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {TEMP}loading AS SELECT * FROM (VALUES {values}) "
+                "v(_file_idx, _source_file, _file_hash)")
+    for extra in extras:
+        con.execute(f"ALTER TABLE raw.{source.name} ADD COLUMN IF NOT EXISTS {q(extra)} VARCHAR")
+    if replaced:
+        con.execute(f"DELETE FROM raw.{source.name} WHERE list_contains(?, _source_file)", [replaced])
+    cols = ", ".join(f"c.{q(c)}" for c in [*source.column_names, *extras, "_row_number"])
     con.execute(
-        "INSERT OR REPLACE INTO raw._load_manifest VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [source, rel, digest, path.stat().st_size, read.format if read else None,
-         read.encoding if read else None, profile, status, rows_read, rows_loaded, rows_rejected, message,
-         run_id, dt.datetime.now()])
+        f"INSERT INTO raw.{source.name} BY NAME SELECT {cols}, l._source_file, ? AS _loaded_at, l._file_hash "
+        f"FROM {CHECKED} c JOIN {TEMP}loading l USING (_file_idx) WHERE len(c._issues) = 0 "
+        "ORDER BY c._file_idx, c._row_number", [dt.datetime.now()])
 
 
-def _quarantine_dir(settings: Settings, source: str) -> Path:
-    d = settings.quarantine_dir / source
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+def _extras(files: list[ReadFile]) -> list[str]:
+    """The extra columns of ``files``, in the order they first appear."""
+    return list(dict.fromkeys(e for f in files for e in f.extras))
 
 
-def _quarantine_file(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, path: Path, rel: str,
-                     digest: str, profile_name: str, run_id: str, reason: str,
-                     row_issues: list[tuple] | None = None, rows_read: int = 0) -> FileResult:
-    target = _quarantine_dir(settings, source.name)
-    shutil.copy2(path, target / path.name)
-    issues = [(None, None, f"file quarantined: {reason}", None), *(row_issues or [])]
-    with (target / f"{path.name}.errors.csv").open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["file", "row", "column", "rule", "value"])
-        w.writerows([rel, *i] for i in issues)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        _replace_issues(con, run_id, source.name, rel, issues, "quarantined_file")
-        _record_manifest(con, source.name, rel, digest, path, None, profile_name, "quarantined", rows_read, 0,
-                         rows_read, reason, run_id)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return FileResult(source.name, rel, "quarantined", rows_read, 0, rows_read, reason,
-                      [_issue_line(rel, *i) for i in issues[:21]])
-
-
-def _write_rejected_rows(con: duckdb.DuckDBPyConnection, settings: Settings, source: str, p: _Pending) -> None:
-    """The bad rows as exported, each with its reasons, for the user to fix and drop again."""
-    out = _quarantine_dir(settings, source) / f"{p.path.stem}.rejected.csv"
-    con.execute(
-        "COPY (SELECT i.* EXCLUDE (_row_number), c._row_number AS _row, array_to_string(list_transform(c._issues, "
-        f"lambda x: x.column || ': ' || x.rule), '; ') AS _reason FROM {p.read.table} i JOIN _checked c "
-        f"ON c._file_idx = {p.index} AND c._row_number = i._row_number "
-        f"WHERE len(c._issues) > 0 ORDER BY _row) TO {lit(str(out))} (HEADER, DELIMITER ',')")
+def _bad_rows(issues: list[Issue]) -> int:
+    return len({i.row for i in issues})

@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from bdw.catalog import relation_exists
+from bdw.ingest.outcome import ROWS_IN_RAW
 from bdw.quality.gx_runner import RuleResult, run_suites
 from bdw.quality.history import append_completeness, append_results
 from bdw.quality.rules import all_rules
@@ -41,7 +42,7 @@ def newest_loaded_file_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     if not relation_exists(con, "raw", "_load_manifest"):
         return None
     return newest_date(str(f) for (f,) in con.execute(
-        "SELECT file FROM raw._load_manifest WHERE status IN ('loaded', 'partial')").fetchall())
+        "SELECT file FROM raw._load_manifest WHERE list_contains(?, status)", [list(ROWS_IN_RAW)]).fetchall())
 
 
 def reference_date(settings: Settings, as_of: dt.date, loaded: dt.date | None = None) -> dt.date:

@@ -11,6 +11,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bdw.fonts import use_cjk_font
+from bdw.ingest.outcome import FileStatus
 from bdw.report.charts import Chart, completeness_chart, trend_chart
 from bdw.report.data import TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
@@ -30,8 +31,10 @@ WARNING_COLOURS = {"red": "#c62828", "orange": "#e8590c", "yellow": "#d4a106", "
                    "purple": "#7c3aed", "grey": "#6b7280"}
 SEGMENTS = {"all": ("", ""), "strategic=true": ("战略客户", "strategic customers"),
             "channel=partner": ("渠道", "partner channel")}
-FILE_STATUSES = {"loaded": ("已加载", "loaded"), "partial": ("部分加载", "loaded, bad rows quarantined"),
-                 "quarantined": ("已隔离", "quarantined"), "duplicate": ("重复", "duplicate, skipped")}
+FILE_STATUSES = {  # the manifest's statuses a report shows, in Chinese and English
+    FileStatus.LOADED: ("已加载", "loaded"), FileStatus.PARTIAL: ("部分加载", "loaded, bad rows quarantined"),
+    FileStatus.QUARANTINED: ("已隔离", "quarantined"), FileStatus.DUPLICATE: ("重复", "duplicate, skipped"),
+}
 
 
 @dataclass
@@ -222,16 +225,16 @@ def _files(frame: pd.DataFrame) -> dict:
     if frame.empty:
         return {"total": 0, "by_status": [], "problems": []}
     by_status = frame.groupby("status").agg(files=("file", "count"), rejected=("rows_rejected", "sum"))
-    problems = frame[frame["status"].isin(["quarantined", "partial", "duplicate"])]
+    problems = frame[frame["status"].isin([FileStatus.QUARANTINED, FileStatus.PARTIAL, FileStatus.DUPLICATE])]
     return {
         "total": len(frame),
         "loaded_rows": int(frame["rows_loaded"].fillna(0).sum()),
         "rejected_rows": int(frame["rows_rejected"].fillna(0).sum()),
-        "quarantined": int((frame["status"] == "quarantined").sum()),
+        "quarantined": int((frame["status"] == FileStatus.QUARANTINED).sum()),
         "by_status": [(*FILE_STATUSES.get(s, (s, s)), int(r.files)) for s, r in by_status.iterrows()],
         "problems": [{"file": r.file, "status_zh": FILE_STATUSES.get(r.status, (r.status,))[0],
                       "status_en": FILE_STATUSES.get(r.status, ("", r.status))[1], "message": r.message or "",
-                      "bad": r.status == "quarantined"} for r in problems.itertuples()],
+                      "bad": r.status == FileStatus.QUARANTINED} for r in problems.itertuples()],
     }
 
 

@@ -1,0 +1,146 @@
+"""The raw schema's layout: every source's table, and ingestion's bookkeeping tables.
+
+- ``raw.<source>``: the contract's columns, typed (``Column.sql_type``), then the :data:`LINEAGE`
+  columns; a file's extra columns are added as VARCHAR when it loads.
+- ``raw._load_manifest``: one row per file seen (source, file): its content hash, size, format,
+  profile, :class:`~bdw.ingest.outcome.FileStatus` and row counts. It is what makes a file dropped
+  twice change nothing, and what the summary and the report count.
+- ``raw._load_issues``: every problem found, naming file, row, column and rule (the first
+  :data:`MAX_ISSUES_PER_FILE` of a file; every bad row still goes to quarantine). A file's issues
+  are replaced whenever the file is judged again.
+- ``raw._run_context``: the run's as-of date for dbt (written by ``bdw.run_context``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from enum import StrEnum
+from typing import NamedTuple
+
+import duckdb
+
+from bdw.contract import SOURCES
+from bdw.ingest.outcome import FileResult, FileStatus
+from bdw.sql import q
+
+LINEAGE = (("_source_file", "VARCHAR"), ("_row_number", "INTEGER"), ("_loaded_at", "TIMESTAMP"),
+           ("_file_hash", "VARCHAR"))
+MAX_ISSUES_PER_FILE = 1000
+
+BOOKKEEPING_DDL = """
+CREATE SCHEMA IF NOT EXISTS raw;
+CREATE TABLE IF NOT EXISTS raw._load_manifest (
+    source VARCHAR, file VARCHAR, file_hash VARCHAR, size_bytes BIGINT, format VARCHAR, encoding VARCHAR,
+    profile VARCHAR, status VARCHAR, rows_read INTEGER, rows_loaded INTEGER, rows_rejected INTEGER,
+    message VARCHAR, run_id VARCHAR, loaded_at TIMESTAMP, PRIMARY KEY (source, file)
+);
+CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS raw._load_issues (
+    run_id VARCHAR, source VARCHAR, file VARCHAR, row_number INTEGER, "column" VARCHAR, rule VARCHAR,
+    value VARCHAR, severity VARCHAR, message VARCHAR, recorded_at TIMESTAMP
+);
+"""
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the bookkeeping tables and every source's raw table (empty when no file came)."""
+    con.execute(BOOKKEEPING_DDL)
+    for source in SOURCES.values():
+        cols = [f"{q(c.name)} {c.sql_type}" for c in source.columns] + [f"{n} {t}" for n, t in LINEAGE]
+        con.execute(f"CREATE TABLE IF NOT EXISTS raw.{source.name} ({', '.join(cols)})")
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """A file's rows and its bookkeeping are written together or not at all: a crash leaves the
+    old state or the new one, never a file half-recorded."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+class Severity(StrEnum):
+    """``raw._load_issues.severity``: what the problem cost."""
+
+    QUARANTINED_FILE = "quarantined_file"  # the whole file is in quarantine
+    REJECTED_ROW = "rejected_row"  # the row is in quarantine, the file's other rows loaded
+
+
+class Issue(NamedTuple):
+    """One problem: a row's column breaking a rule, or (``row`` None) the whole file."""
+
+    row: int | None
+    column: str | None
+    rule: str
+    value: str | None
+
+    def line(self, file: str) -> str:
+        """The problem in a sentence, for the summary, the run log and ``raw._load_issues.message``."""
+        where = f"row {self.row}, column {self.column}" if self.row is not None else "whole file"
+        found = f" (found {self.value!r})" if self.value is not None else ""
+        return f"{file}, {where}: {self.rule}{found}"
+
+
+def replace_issues(con: duckdb.DuckDBPyConnection, run_id: str, source: str, file: str,
+                   issues: Sequence[Issue], severity: Severity) -> None:
+    """The file's issues from this judgement replace those of any earlier one."""
+    con.execute("DELETE FROM raw._load_issues WHERE source = ? AND file = ?", [source, file])
+    if not issues:
+        return
+    now = dt.datetime.now()
+    con.executemany(
+        "INSERT INTO raw._load_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(run_id, source, file, *i, severity, i.line(file), now) for i in issues[:MAX_ISSUES_PER_FILE]],
+    )
+
+
+class Seen(NamedTuple):
+    """A file as the manifest remembers it."""
+
+    file_hash: str
+    status: FileStatus
+
+
+def manifest_of(con: duckdb.DuckDBPyConnection, source: str) -> dict[str, Seen]:
+    """Every file of ``source`` the manifest remembers, by its path relative to the inbox."""
+    rows = con.execute("SELECT file, file_hash, status FROM raw._load_manifest WHERE source = ? ORDER BY file",
+                       [source]).fetchall()
+    return {file: Seen(digest, FileStatus(status)) for file, digest, status in rows}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One row of ``raw._load_manifest``: a file as ingestion judged it."""
+
+    source: str
+    file: str  # relative to the inbox
+    file_hash: str
+    size_bytes: int
+    profile: str
+    status: FileStatus
+    run_id: str
+    format: str | None = None  # how it was read: set for a file whose rows loaded
+    encoding: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    message: str = ""
+
+    def record(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Write (or overwrite) the file's manifest row, stamped now."""
+        names = [f.name for f in fields(self)]
+        con.execute(f"INSERT OR REPLACE INTO raw._load_manifest ({', '.join(names)}, loaded_at) "
+                    f"VALUES ({', '.join('?' for _ in names)}, ?)",
+                    [*(getattr(self, n) for n in names), dt.datetime.now()])
+
+    def result(self, issues: Sequence[Issue] = ()) -> FileResult:
+        """The file's result for the caller, with ``issues`` as readable lines."""
+        return FileResult(self.source, self.file, self.status, self.rows_read, self.rows_loaded,
+                          self.rows_rejected, self.message, [i.line(self.file) for i in issues])
