@@ -3,7 +3,7 @@
 Everything that checks, types or documents an input column reads it from here: the ingestion
 validator, the raw table layout, the sample generator's headers and the tests. dbt's declaration of
 the raw layer (dbt/models/staging/_sources.yml) repeats the columns with their descriptions;
-tests/test_contract_sources.py fails, naming source and column, when the two part.
+tests/unit/test_contract_sources.py fails, naming source and column, when the two part.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ before dbt itself starts):
   made (dagster-dbt runs without one when making it fails).
 
 Both override private methods of dagster-dbt 0.29 (pinned in uv.lock). ``UPSTREAM_MEMBERS`` lists
-them; ``tests/unit/test_dagster_dbt_overrides.py`` fails loudly when an upgrade renames or drops
-one, so the override never silently stops working.
+them; ``tests/integration/test_definitions.py::test_dbt_resource_skips_start_up_work`` fails loudly
+when an upgrade renames or drops one, so the override never silently stops working.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def ensure_manifest() -> Path:
 
 # dbt's unit tests check model logic on fixed inputs, not the night's data: the nightly build leaves
 # them out, as dbt advises for production builds, and the test suite runs them
-# (test_kpi_rules.py::test_dbt_unit_tests_pass).
+# (tests/e2e/test_kpi_rules.py::test_dbt_unit_tests_pass).
 NIGHTLY_BUILD = ("build", "--exclude-resource-type", "unit_test")
 
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"

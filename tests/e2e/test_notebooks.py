@@ -15,7 +15,7 @@ import pytest
 
 from bdw import notebook
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = {
     "01_big_deal_dependency.ipynb", "02_overseas_margin.ipynb", "03_channel_vs_direct.ipynb",

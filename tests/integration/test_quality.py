@@ -20,7 +20,7 @@ from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment, use_ch
 
 from conftest import query
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO / "seeds"
 
 

@@ -78,7 +78,7 @@ def test_service_instance_config_limits_writers_to_one(tmp_path, monkeypatch):
 
     from dagster import DagsterInstance
 
-    shutil.copy(Path(__file__).resolve().parents[1] / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    shutil.copy(Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with DagsterInstance.get() as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

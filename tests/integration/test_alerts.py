@@ -37,7 +37,7 @@ from bdw.settings import RETIRED_ALERT_VARIABLES
 
 from conftest import settings_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # ---- local servers, shared with the end-to-end tests ----------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 
 from bdw.contract import SOURCES, TRUE_WORDS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 STAGING = {
     "accounts": "stg_crm__accounts", "opportunities": "stg_crm__opportunities", "activities": "stg_crm__activities",
     "opportunity_snapshots": "stg_crm__opportunity_snapshots", "forecasts": "stg_crm__forecasts",

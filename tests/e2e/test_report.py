@@ -217,7 +217,7 @@ def test_dbt_docs_beside_the_warehouse(sample_warehouse: Path) -> None:
     docs = sample_warehouse.with_name(f"{sample_warehouse.stem}_docs.html")
     assert docs.is_file(), "the run did not publish the dbt docs beside the warehouse"
     block = re.search(r"{% docs kpi_signed_revenue %}(.*?){% enddocs %}",
-                      (Path(__file__).parents[1] / "dbt/models/marts/kpi_docs.md").read_text(encoding="utf-8"), re.S)
+                      (Path(__file__).resolve().parents[2] / "dbt/models/marts/kpi_docs.md").read_text(encoding="utf-8"), re.S)
     # the kpi_id column shows the doc block as written (dbt docs do not render column markdown)
     sentence = " ".join(block.group(1).split())[:120]
     blocked: list[str] = []

@@ -228,7 +228,7 @@ def test_enum_values_in_odd_case(rows: dict) -> None:
 
 
 def test_blank_and_placeholder_crm_fields(rows: dict) -> None:
-    seed = Path(__file__).resolve().parents[1] / "seeds" / "crm_placeholders.csv"
+    seed = Path(__file__).resolve().parents[2] / "seeds" / "crm_placeholders.csv"
     placeholders = {r["placeholder"].strip().lower() for r in csv.DictReader(seed.open(encoding="utf-8"))}
     for source, column in (("accounts", "pain_points"), ("opportunities", "next_step")):
         values = [v for _, v in _column(rows, source, column)]

@@ -75,7 +75,7 @@ def test_one_job_materialises_everything(defs):
 
 def test_dagster_validates_the_definitions_from_the_repo_root():
     """What `dagster dev` (no arguments) loads: pyproject's [tool.dagster] module."""
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     done = subprocess.run([str(Path(sys.executable).parent / "dagster"), "definitions", "validate"], cwd=repo,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

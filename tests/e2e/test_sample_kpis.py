@@ -79,7 +79,7 @@ def test_readme_example_queries_run_and_return_rows(sample_warehouse):
 
     import duckdb
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = [re.sub(r"--[^\n]*", "", b) for b in re.findall(r"```sql\n(.*?)```", readme, re.S)]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 3
