@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from alert_servers import SmtpSink, WebhookSink, bdw, channel_variable, refusing_webhook, use_channels
 from bdw.alerts import read_log
-from test_alerts import SmtpSink, WebhookSink, bdw, channel_variable, refusing_webhook, use_channels
 
 from conftest import CONTRACT_HEADER, contract_row, write_csv
 

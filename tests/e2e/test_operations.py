@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 import duckdb
+from test_run import PAY_HEADER, tiny_inbox
 
 from bdw.cli import main
 from bdw.faults import POINTS
 from bdw.settings import FAULT_POINT_ENV
-from test_run import PAY_HEADER, tiny_inbox
 
 from conftest import query, write_csv
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from bdw.cli import main
 from bdw.report.data import TREND_KPIS
+from bdw.settings import REPO_ROOT
 
 from conftest import query
 
@@ -217,7 +218,7 @@ def test_dbt_docs_beside_the_warehouse(sample_warehouse: Path) -> None:
     docs = sample_warehouse.with_name(f"{sample_warehouse.stem}_docs.html")
     assert docs.is_file(), "the run did not publish the dbt docs beside the warehouse"
     block = re.search(r"{% docs kpi_signed_revenue %}(.*?){% enddocs %}",
-                      (Path(__file__).resolve().parents[2] / "dbt/models/marts/kpi_docs.md").read_text(encoding="utf-8"), re.S)
+                      (REPO_ROOT / "dbt/models/marts/kpi_docs.md").read_text(encoding="utf-8"), re.S)
     # the kpi_id column shows the doc block as written (dbt docs do not render column markdown)
     sentence = " ".join(block.group(1).split())[:120]
     blocked: list[str] = []

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_alerts import SmtpSink, WebhookSink, bdw, restored_environment, use_channels
+from alert_servers import SmtpSink, WebhookSink, bdw, restored_environment, use_channels
 
 from conftest import query
 

@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bdw.contract import SOURCES, TRUE_WORDS
-from bdw.sample import profile, world, write_sample
+from bdw.sample import figures, world, write_sample
 
-AS_OF = profile.DEFAULT_AS_OF
+AS_OF = figures.DEFAULT_AS_OF
 SCALED = (
     "accounts",
     "opportunities",
