@@ -50,6 +50,7 @@ class Column:
     personal: bool = False
     pattern: str | None = None  # regular expression a str value must match (after trimming)
     pattern_help: str | None = None  # the pattern in words, for the report
+    positive: bool = False  # a number that must be greater than 0 (an fx rate, a quota)
 
     @property
     def sql_type(self) -> str:
@@ -215,7 +216,7 @@ _SOURCES: tuple[Source, ...] = (
     Source("fx_rates", (
         _c("month", "month", key=True),
         _c("currency", key=True, pattern=r"^[A-Za-z]{3}$", pattern_help="a three-letter ISO 4217 code"),
-        _c("rate_to_cny", "decimal", required=True),
+        _c("rate_to_cny", "decimal", required=True, positive=True),
     ), "file", "finance", description="monthly rate: 1 unit of currency = rate_to_cny CNY"),
     Source("partners", (
         _c("partner_id", key=True),
@@ -248,6 +249,11 @@ _SOURCES: tuple[Source, ...] = (
         _c("net_profit", "money", required=True),
         _c("currency", required=True, pattern=r"^[A-Za-z]{3}$", pattern_help="a three-letter ISO 4217 code"),
     ), "row", "crm", description="customers' published quarterly results (optional)"),
+    Source("quotas", (
+        _c("rep_id", key=True),
+        _c("period", key=True, pattern=r"^\d{4}(-Q[1-4])?$", pattern_help="a year like 2026 or a quarter like 2026-Q1"),
+        _c("quota_cny", "money", required=True, positive=True),
+    ), "file", "hr", description="sales quotas per rep and year or quarter, from sales ops (optional)"),
 )
 
 

@@ -55,3 +55,30 @@
 {% macro safe_ratio(numerator, denominator) -%}
     (cast({{ numerator }} as double) / nullif(cast({{ denominator }} as double), 0))
 {%- endmacro %}
+
+
+{#-
+    kpi_status(value, target, plan_to_date, direction, is_complete): the status rule of
+    docs/metrics.md section 4, the one rule behind marts.kpi_attainment (and through it
+    marts.kpi_values, marts.kpi_scorecard and the report) and marts.rep_scorecard. A complete period
+    is `met` when the value reaches the target (plan to date = target then), else `missed`; a period
+    in progress is `on_track` when the value reaches its plan to date (section 6), `at_risk` within
+    the band of the seed kpi_thresholds (`status_at_risk_band`, 10%) of it, else `off_track`.
+    "Reaches" is at or above for direction `higher`, at or below for `lower`. NULL without a target
+    or a value.
+-#}
+{% macro kpi_status(value, target, plan_to_date, direction, is_complete) -%}
+    case
+        when {{ target }} is null or {{ value }} is null or {{ plan_to_date }} is null then null
+        when ({{ direction }} = 'lower' and {{ value }} <= {{ plan_to_date }})
+            or ({{ direction }} <> 'lower' and {{ value }} >= {{ plan_to_date }})
+            then case when {{ is_complete }} then 'met' else 'on_track' end
+        when {{ is_complete }} then 'missed'
+        when ({{ direction }} = 'lower'
+                and {{ value }} <= {{ plan_to_date }} + abs({{ plan_to_date }}) * {{ threshold('status_at_risk_band') }})
+            or ({{ direction }} <> 'lower'
+                and {{ value }} >= {{ plan_to_date }} - abs({{ plan_to_date }}) * {{ threshold('status_at_risk_band') }})
+            then 'at_risk'
+        else 'off_track'
+    end
+{%- endmacro %}

@@ -18,6 +18,9 @@
 -- every mart, so the test runs after all of them (keep in sync with models/marts)
 -- depends_on: {{ ref('kpi_values') }}
 -- depends_on: {{ ref('kpi_scorecard') }}
+-- depends_on: {{ ref('kpi_attainment') }}
+-- depends_on: {{ ref('rep_scorecard') }}
+-- depends_on: {{ ref('crm_record_completeness') }}
 -- depends_on: {{ ref('early_warnings') }}
 -- depends_on: {{ ref('dim_periods') }}
 -- depends_on: {{ ref('dim_accounts') }}

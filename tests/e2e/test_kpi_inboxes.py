@@ -21,7 +21,7 @@ from conftest import TEST_DATA, write_csv
 MAVEN = TEST_DATA / "maven_crm"
 MARTS = {"kpi_values", "kpi_scorecard", "early_warnings", "dim_kpis", "dim_periods", "dim_accounts", "dim_partners",
          "dim_reps", "fct_contracts", "fct_contract_lines", "fct_payments", "fct_costs", "fct_opportunities",
-         "fct_renewals", "fct_account_years"}
+         "fct_renewals", "fct_account_years", "kpi_attainment", "rep_scorecard", "crm_record_completeness"}
 CRM_KPIS = {"win_rate", "avg_won_deal_size", "win_cycle_days", "crm_completeness"}
 
 

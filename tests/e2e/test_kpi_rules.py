@@ -449,8 +449,12 @@ def test_growth_and_status_of_complete_and_in_progress_periods(wh):
     assert row(wh, "gross_margin", "2026-Q1") == {"value": approx(0.27), "unit": "ratio", "target": 0.27,
                                                   "status": "on_track", "is_complete": False}
     assert row(wh, "gross_margin", "2026")["status"] == "at_risk"
-    # sums are judged on their pace: 1.1M / (46/90 of Q1) = 2.15M, far below 38M
+    # sums are judged against their plan to date: 1.1M against 38M x 46/90 of Q1 = 19.42M
     assert row(wh, "signed_revenue", "2026-Q1")["status"] == "off_track"
+    # the year: 175M x (38M x 46/90) / 180M (the quarterly plan's shape) = 18.88M, not 175M x 46/365 = 22.05M
+    plan = q(wh, "SELECT plan_to_date FROM marts.kpi_attainment WHERE kpi_id = 'signed_revenue' AND period = '2026' "
+                 "AND segment = 'all'")
+    assert plan == [(approx(175_000_000 * 38_000_000 * 46 / 90 / 180_000_000),)]
     assert row(wh, "signed_revenue_growth", "2026")["status"] == "off_track"
     assert row(wh, "headcount", "2026") == {"value": 2, "unit": "count", "target": None, "status": None,
                                             "is_complete": False}
@@ -473,8 +477,9 @@ def test_scorecard_labels_and_prior_year(wh):
     found = q(wh, "SELECT label_zh, label_en, value, prior_year_value, target, status FROM marts.kpi_scorecard "
                   "WHERE kpi_id = 'signed_revenue' AND period = '2025'")
     assert found == [("签约收入", "Signed revenue", approx(S2025), approx(5_300_000), 120_000_000, "missed")]
+    # every KPI of segment all, and every other segment that has a target
     assert q(wh, "SELECT count(*) FROM marts.kpi_scorecard WHERE period = '2025'") == q(
-        wh, "SELECT count(*) FROM marts.kpi_values WHERE period = '2025' AND segment = 'all'")
+        wh, "SELECT count(*) FROM marts.kpi_values WHERE period = '2025' AND (segment = 'all' OR target IS NOT NULL)")
 
 
 def test_early_warnings(wh):
@@ -522,7 +527,7 @@ def test_dbt_docs_generate_works_on_the_built_warehouse(wh, tmp_path):
     # every KPI of the catalogue is defined once as a doc block, and every intermediate and mart
     # model and every column of it is described in the YAML beside it
     kpis = {k for (k,) in q(wh, "SELECT kpi_id FROM marts.dim_kpis")}
-    assert len(kpis) == 39
+    assert len(kpis) == 41
     assert {f"doc.bdw.kpi_{k}" for k in kpis} <= set(manifest["docs"])
     undocumented = []
     for uid, entry in catalog["nodes"].items():

@@ -28,7 +28,7 @@ STAGING = {
     "partners": "stg_crm__partners", "customer_financials": "stg_crm__customer_financials",
     "contracts": "stg_finance__contracts", "contract_lines": "stg_finance__contract_lines",
     "payments": "stg_finance__payments", "costs": "stg_finance__costs", "fx_rates": "stg_finance__fx_rates",
-    "reps": "stg_hr__reps", "rep_reviews": "stg_hr__rep_reviews",
+    "reps": "stg_hr__reps", "rep_reviews": "stg_hr__rep_reviews", "quotas": "stg_hr__quotas",
 }
 
 

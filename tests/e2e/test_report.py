@@ -36,7 +36,8 @@ def fmt(value: float | None, unit: str) -> str:
         return "¥" + (f"{wan:,.0f}" if abs(wan) >= 100 else f"{wan:,.1f}") + "万"
     return {
         "usd": lambda v: f"US${v / 1e6:,.2f}M", "ratio": lambda v: f"{v * 100:.1f}%", "pp": lambda v: f"{v:.1f} pp",
-        "days": lambda v: f"{v:,.0f} days", "count": lambda v: f"{v:,.0f}", "score": lambda v: f"{v:,.1f}",
+        "days": lambda v: f"{v:,.0f} days", "count": lambda v: f"{v:,.0f}" if v == int(v) else f"{v:,.2f}",
+        "score": lambda v: f"{v:,.1f}",
     }[unit](value)
 
 
@@ -91,6 +92,9 @@ def rendered(sample_warehouse: Path, tmp_path_factory) -> dict:
                 "targets": {tuple(r.get_attribute(f"data-{a}") for a in ("kpi", "period", "segment")): r.inner_text()
                             for r in page.query_selector_all("tr.target-row")},
                 "kpis": {r.get_attribute("data-kpi"): r.inner_text() for r in page.query_selector_all("tr.kpi-row")},
+                "team": [(r.get_attribute("data-rep"), r.get_attribute("data-status"), r.inner_text())
+                         for r in page.query_selector_all("tr.team-row")],
+                "plan_table": [c.text_content() for c in page.query_selector_all("#plan details tr")],
                 "warnings": {r.get_attribute("data-warning") for r in page.query_selector_all("tr.warn-row")},
                 "checks": page.inner_text("#checks-summary"),
                 "files": page.inner_text("#files-summary"),
@@ -136,22 +140,63 @@ def test_scorecard_shows_every_target_and_kpi(rendered: dict, sample_warehouse: 
     (as_of,) = query(sample_warehouse, "SELECT max(as_of_date) FROM marts.dim_periods")[0]
     assert rendered["text"].count(as_of.isoformat()) >= 1
     rows = query(sample_warehouse, """
-        SELECT kpi_id, period, unit, value, target, status, label_zh, label_en FROM marts.kpi_scorecard AS s
-        JOIN marts.dim_periods USING (period_type, period)
+        SELECT kpi_id, period, segment, unit, value, target, plan_to_date, status, label_zh, label_en
+        FROM marts.kpi_scorecard AS s JOIN marts.dim_periods USING (period_type, period)
         WHERE target IS NOT NULL AND period_year = ?""", [as_of.year])
-    assert len(rows) >= 10
-    for kpi_id, period, unit, value, target, status, zh, en in rows:
-        text = rendered["targets"].get((kpi_id, period, "all"))
-        assert text is not None, f"no scorecard row for {kpi_id} {period}"
-        for expected in (fmt(value, unit), fmt(target, unit), STATUS_EN[status], zh, en):
+    assert len(rows) >= 10 and {s for _, _, s, *_ in rows} > {"all"}  # segment targets too
+    assert len(rendered["targets"]) == len(rows)
+    for kpi_id, period, segment, unit, value, target, plan, status, zh, en in rows:
+        text = rendered["targets"].get((kpi_id, period, segment))
+        assert text is not None, f"no scorecard row for {kpi_id} {period} {segment}"
+        for expected in (fmt(value, unit), fmt(target, unit), fmt(plan, unit), STATUS_EN[status], zh, en):
             assert expected in text, f"{kpi_id} {period}: {expected!r} not in {text!r}"
     year_rows = query(sample_warehouse, "SELECT kpi_id, unit, value, status, label_zh, label_en "
-                      "FROM marts.kpi_scorecard WHERE period_type = 'year' AND period = ?", [str(as_of.year)])
+                      "FROM marts.kpi_scorecard WHERE period_type = 'year' AND period = ? AND segment = 'all'",
+                      [str(as_of.year)])
     assert len(rendered["kpis"]) == len(query(sample_warehouse, "SELECT DISTINCT kpi_id FROM marts.kpi_scorecard"))
     for kpi_id, unit, value, status, zh, en in year_rows:
         text = rendered["kpis"][kpi_id]
         for expected in (fmt(value, unit), STATUS_EN[status], zh, en):
             assert expected in text, f"{kpi_id}: {expected!r} not in {text!r}"
+
+
+def test_the_year_against_its_plan(rendered: dict, sample_warehouse: Path) -> None:
+    """Cumulative signed revenue against the back-loaded plan, with the plan to date and the run rate
+    of marts.kpi_attainment (docs/metrics.md section 6)."""
+    (as_of,) = query(sample_warehouse, "SELECT max(as_of_date) FROM marts.dim_periods")[0]
+    value, plan, run_rate = query(sample_warehouse, """
+        SELECT value, plan_to_date, run_rate FROM marts.kpi_attainment
+        WHERE kpi_id = 'signed_revenue' AND period = ? AND segment = 'all'""", [str(as_of.year)])[0]
+    chart = rendered["charts"]["chart-signed_revenue_cumulative"]
+    # the months up to --as-of, the four quarter ends of the plan, the plan to date and the run rate
+    assert chart["declared"] == as_of.month + 4 + 2
+    table = " | ".join(rendered["plan_table"])
+    quarters = dict(query(sample_warehouse, "SELECT period, target FROM seeds.kpi_targets WHERE kpi_id = "
+                          "'signed_revenue' AND segment = 'all' AND period LIKE ?", [f"{as_of.year}%"]))
+    year = quarters.pop(str(as_of.year))
+    cumulative = 0.0
+    for q in sorted(quarters):  # the curve's corners: the annual target along the quarters' shape
+        cumulative += quarters[q]
+        assert f"{q}{fmt(year * cumulative / sum(quarters.values()), 'cny')}" in table.replace(" ", "")
+    for expected in (fmt(value, "cny"), fmt(plan, "cny"), fmt(run_rate, "cny")):
+        assert expected in table, f"{expected} not in the chart's data"
+
+
+def test_the_team_against_quota(rendered: dict, sample_warehouse: Path) -> None:
+    (as_of,) = query(sample_warehouse, "SELECT max(as_of_date) FROM marts.dim_periods")[0]
+    reps = query(sample_warehouse, """
+        SELECT rep_id, status, signed_revenue_cny, quota_cny, quota_attainment, open_pipeline_cny, win_rate,
+               customer_visits_per_day, crm_completeness
+        FROM marts.rep_scorecard WHERE period = ? AND quota_cny IS NOT NULL
+        ORDER BY attainment DESC NULLS LAST, rep_id""", [str(as_of.year)])
+    assert len(reps) >= 20
+    assert [(r, s) for r, s, _ in rendered["team"]] == [(r[0], r[1]) for r in reps], "not by attainment"
+    for (rep_id, status, signed, quota, of_quota, pipeline, win_rate, visits, crm), (_, _, text) in zip(
+            reps, rendered["team"], strict=True):
+        for expected in (rep_id, fmt(signed, "cny"), fmt(quota, "cny"), fmt(of_quota, "ratio"), STATUS_EN[status],
+                         fmt(pipeline, "cny"), fmt(win_rate, "ratio"), fmt(visits, "count"), fmt(crm, "ratio")):
+            assert expected in text, f"{rep_id}: {expected!r} not in {text!r}"
+    assert "万" in rendered["team"][0][2]
 
 
 def test_every_chart_has_its_data(rendered: dict, sample_warehouse: Path) -> None:
@@ -238,7 +283,8 @@ def test_dbt_docs_beside_the_warehouse(sample_warehouse: Path) -> None:
 @pytest.mark.parametrize(("value", "unit", "written"), [
     (152_880_000, "cny", "¥15,288万"), (431_000, "cny", "¥43.1万"), (1_000_000, "cny", "¥100万"),
     (4_730_000, "usd", "US$4.73M"), (0.285, "ratio", "28.5%"), (7.1, "pp", "7.1 pp"), (81.4, "days", "81 days"),
-    (1234, "count", "1,234"), (82.94, "score", "82.9"), (None, "cny", "—"), (float("nan"), "ratio", "—"),
+    (1234, "count", "1,234"), (1.943, "count", "1.94"), (82.94, "score", "82.9"), (None, "cny", "—"),
+    (float("nan"), "ratio", "—"),
 ])
 def test_the_number_rule_writes_the_documented_examples(value, unit, written):
     """The rule of bdw/report/formatting.py against literal examples (the browser test's own

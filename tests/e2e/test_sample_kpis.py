@@ -73,13 +73,44 @@ def test_2026_scorecard_shows_every_status(sample_warehouse):
     assert statuses == {"met", "missed", "on_track", "at_risk", "off_track"}
 
 
-def test_readme_example_queries_run_and_return_rows(sample_warehouse):
+def test_2026_judged_on_the_plan_and_the_team_against_quota(sample_warehouse):
+    """The 2026 plan's shape, the new KPIs and the rep scorecard on the sample (docs/metrics.md
+    sections 6 and 7): every target with a value is on the scorecard, segment targets included."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        def rows(sql: str) -> list[tuple]:
+            return con.execute(sql).fetchall()
+
+        judged = rows("SELECT kpi_id, period, segment, status FROM marts.kpi_attainment WHERE period LIKE '2026%'")
+        on_scorecard = rows("SELECT kpi_id, period, segment, status FROM marts.kpi_scorecard "
+                            "WHERE period LIKE '2026%' AND target IS NOT NULL")
+        assert sorted(judged) == sorted(on_scorecard)
+        keys = {(k, p, s) for k, p, s, _ in judged}
+        assert {("renewal_rate", "2026", "strategic=true"), ("renewal_rate", "2026", "channel=partner"),
+                ("renewal_rate", "2026-Q3", "channel=partner"), ("crm_completeness", "2026-Q1", "all"),
+                ("quota_attainment", "2026", "all"), ("customer_visits_per_day", "2026", "all")} <= keys
+        # as of 2026-11-26 the back-loaded plan stands at 175M x (38 + 42 + 45 + 55 x 57/92)M / 180M
+        (plan,) = rows("SELECT plan_to_date FROM marts.kpi_attainment WHERE kpi_id = 'signed_revenue' "
+                       "AND period = '2026' AND segment = 'all'")[0]
+        assert plan == pytest.approx(175e6 * (125e6 + 55e6 * 57 / 92) / 180e6)
+        # the field reps have quotas for 2026; their statuses spread from on track to off track
+        reps = rows("SELECT team, status FROM marts.rep_scorecard WHERE period = '2026' AND quota_cny IS NOT NULL")
+        assert len(reps) >= 25 and {t for t, _ in reps} == {"direct", "channel", "overseas"}
+        assert {s for _, s in reps} == {"on_track", "at_risk", "off_track"}
+        assert rows("SELECT count(*) FROM dq.reference_issues WHERE rule = 'unknown_rep'") == [(0,)]
+    finally:
+        con.close()
+
+
+def test_the_analysts_example_queries_run_and_return_rows(sample_warehouse):
     import re
     from pathlib import Path
 
     import duckdb
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "docs/analysts.md").read_text(encoding="utf-8")
     blocks = [re.sub(r"--[^\n]*", "", b) for b in re.findall(r"```sql\n(.*?)```", readme, re.S)]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 3

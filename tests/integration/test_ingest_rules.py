@@ -348,3 +348,16 @@ def test_a_malformed_file_among_files_read_together_is_named_and_the_others_load
     assert "cannot be read as CSV: line 3" in r.files[1].message
     assert con.execute("SELECT list(payment_id || '@' || _row_number ORDER BY payment_id) FROM raw.payments"
                        ).fetchone()[0] == ["P1@2", "P4@2"]
+
+
+def test_numbers_that_must_be_positive(con, tmp_settings):
+    """A rate or a quota of 0 or less quarantines its (all-or-nothing) file; the rule is named once,
+    per column of the contract marked positive."""
+    write_csv(tmp_settings.inbox / "fx_rates/2025-01-31_fx.csv", ["month", "currency", "rate_to_cny"],
+              [["2025-01", "USD", "7.1"], ["2025-01", "EUR", "0"]])
+    write_csv(tmp_settings.inbox / "quotas/2026-01-08_quotas.csv", ["rep_id", "period", "quota_cny"],
+              [["R1", "2026-Q1", "-5"], ["R2", "2026", "1,000,000"]])
+    assert by_file(ingest(con, tmp_settings, "fx_rates"), "_fx.csv").status == "quarantined"
+    assert by_file(ingest(con, tmp_settings, "quotas"), "_quotas.csv").status == "quarantined"
+    assert [i[:3] for i in issues(con, "_fx.csv") if i[0]] == [(3, "rate_to_cny", "must be greater than 0")]
+    assert [i[:3] for i in issues(con, "_quotas.csv") if i[0]] == [(2, "quota_cny", "must be greater than 0")]

@@ -143,3 +143,14 @@ def test_maven_crm_only_inbox_runs_end_to_end(tmp_path, capsys):
         assert zero == (0,)
     finally:
         con.close()
+
+
+def test_chinese_quota_export_loads_through_the_zh_profile(con, tmp_settings):
+    """Sales ops' quotas with Chinese headers (员工编号 / 期间 / 指标金额), as docs/contract.md section 4 says."""
+    use_profile(tmp_settings, "quotas", "zh")
+    write_csv(tmp_settings.inbox / "quotas/2026-01-08_销售指标.csv", ["员工编号", "期间", "指标金额"],
+              [["E1002", "2026-Q1", "6,610,000"], ["E1003", "2026", "4000000"]], encoding="gbk")
+    f = ingest(con, tmp_settings, "quotas").files[0]
+    assert (f.status, f.rows_loaded) == ("loaded", 2), f.issues
+    assert con.execute("SELECT rep_id, period, quota_cny FROM raw.quotas ORDER BY 1").fetchall() == [
+        ("E1002", "2026-Q1", Decimal("6610000.00")), ("E1003", "2026", Decimal("4000000.00"))]

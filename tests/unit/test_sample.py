@@ -21,7 +21,6 @@ AS_OF = figures.DEFAULT_AS_OF
 SCALED = (
     "accounts",
     "opportunities",
-    "activities",
     "opportunity_snapshots",
     "contracts",
     "contract_lines",
@@ -29,7 +28,8 @@ SCALED = (
     "costs",
     "customer_financials",
 )
-FIXED = ("reps", "partners", "fx_rates", "rep_reviews")
+FIXED = ("reps", "partners", "fx_rates", "rep_reviews", "quotas")
+CHECK_IN = "ACT5"  # activity ids of the 2026 visit check-ins (a fixed team's visits: they do not scale)
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_([a-z_]+)( \(\d+\))?\.(csv|xlsx|parquet)$")
 
 
@@ -157,12 +157,24 @@ def test_foreign_currency_rows_have_a_rate_for_their_month(rows: dict) -> None:
 def test_scale_multiplies_the_business_not_the_team(
     sample: tuple[Path, dict[str, int]], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    counts = sample[1]
-    tenfold = write_sample(tmp_path_factory.mktemp("scale10"), scale=10)
+    inbox, counts = sample
+    out = tmp_path_factory.mktemp("scale10")
+    tenfold = write_sample(out, scale=10)
     for source in SCALED:
         assert 9.0 <= tenfold[source] / counts[source] <= 11.0, source
     for source in FIXED:
         assert tenfold[source] == counts[source], source
+    # activities: the touches on deals and accounts scale, the field team's check-ins do not
+    (touches, check_ins), (touches10, check_ins10) = _activity_split(inbox), _activity_split(out)
+    assert 9.0 <= touches10 / touches <= 11.0
+    assert 0.8 <= check_ins10 / check_ins <= 1.25
+
+
+def _activity_split(inbox: Path) -> tuple[int, int]:
+    """(touches on deals and accounts, visit check-ins) among the activity rows of an inbox."""
+    ids = [str(r[0]) for p in sorted((inbox / "activities").iterdir()) for r in _read(p)[1]]
+    check_ins = sum(i.startswith(CHECK_IN) for i in ids)
+    return len(ids) - check_ins, check_ins
 
 
 # ---- messiness -----------------------------------------------------------------------------------
@@ -284,6 +296,39 @@ def test_finance_references_are_known(rows: dict) -> None:
     assert {str(v) for _, v in _column(rows, "contracts", "account_id")} <= accounts
     renews = {str(v) for _, v in _column(rows, "contracts", "renews_contract_id") if v not in (None, "")}
     assert renews and renews <= contracts
+
+
+# ---- quotas and visits ----------------------------------------------------------------------------
+def test_quotas_follow_the_plan(frames: dict) -> None:
+    """2025 as yearly rows adding up to the 120M target, 2026 as quarterly rows with the plan's
+    back-loaded shape (38M / 42M / 45M / 55M) for the team of January (hires add a ramp quota on top,
+    leavers have their later quarters deleted)."""
+    q = frames["quotas"]
+    sent = q[~q["is_deleted"]]
+    first = sent[sent["_file"] == sent["_file"].min()]
+    assert first["period"].eq("2025").all() and first["quota_cny"].sum() == pytest.approx(120e6, rel=0.005)
+    january = sent[(sent["_file"] == sent.loc[sent["period"] == "2026-Q1", "_file"].min())]
+    by_quarter = january.groupby("period")["quota_cny"].sum()
+    assert by_quarter.to_dict() == pytest.approx(
+        {"2026-Q1": 38e6, "2026-Q2": 42e6, "2026-Q3": 45e6, "2026-Q4": 55e6}, rel=0.005)
+    assert (q["quota_cny"] > 0).all() and set(q["period"]) == {"2025", "2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"}
+    deleted = q[q["is_deleted"]]
+    assert len(deleted) >= 2 and (deleted["_file"] > january["_file"].max()).all()
+
+
+def test_visit_check_ins_never_move_a_first_touch(frames: dict) -> None:
+    """The 2026 check-ins are working-day visits or meetings at customers already touched before:
+    every account's earliest activity (a step of the first-touch chain) stays what it was."""
+    from bdw.sample import dates as d
+
+    acts = frames["activities"]
+    check_in = acts["activity_id"].str.startswith(CHECK_IN)
+    ins = acts[check_in]
+    assert len(ins) > 5_000 and set(ins["activity_type"]) == {"visit", "meeting"}
+    assert (d.weekday(ins["activity_date"].to_numpy()) < 5).all()
+    assert (ins["activity_date"] >= d.day("2026-01-01")).all()
+    before = acts[~check_in].groupby("account_id")["activity_date"].min()
+    assert (ins["activity_date"].to_numpy() > before.reindex(ins["account_id"]).to_numpy()).all()
 
 
 # ---- the 2025 report, on the generated rows ------------------------------------------------------

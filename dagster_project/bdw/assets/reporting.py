@@ -18,8 +18,9 @@ from bdw.resources import BdwSettings
     deps=[WAREHOUSE_KEY],
     kinds={"html"},
     owners=["team:sales-ops"],
-    description="The KPI report page for the BD manager: scorecard with statuses, quarterly trends against "
-    "targets, open early warnings and data quality, in Chinese and English; one HTML file beside the "
+    description="The KPI report page for the BD manager: scorecard with plan to date and statuses, the year's "
+    "signed revenue against its plan, the team against quota, quarterly trends against targets, open early "
+    "warnings and data quality, in Chinese and English; one HTML file beside the "
     "warehouse (`<warehouse stem>_report.html`) that opens without a server or internet.",
 )
 def report(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:

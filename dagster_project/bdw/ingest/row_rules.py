@@ -143,9 +143,9 @@ def issue_exprs(source: Source) -> list[str]:
         if c.pattern:
             out.append(_issue(c.name, f"({v}) IS NOT NULL AND NOT regexp_matches(trim({v}), {lit(c.pattern)})",
                               f"not {c.pattern_help}", q(c.name)))
-    if source.name == "fx_rates":
-        out.append(_issue("rate_to_cny", f"{typed(source.column('rate_to_cny'))} <= 0",
-                          "must be greater than 0", q("rate_to_cny")))
+    for c in source.columns:
+        if c.positive:
+            out.append(_issue(c.name, f"{typed(c)} <= 0", "must be greater than 0", q(c.name)))
     for rw in source.required_when:
         if rw.reference:
             continue  # reported by the reference checks after the load, the row still loads

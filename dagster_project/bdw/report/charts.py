@@ -8,6 +8,7 @@ the SVG keeps the text as text and the viewer's browser draws it.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import warnings
@@ -213,3 +214,93 @@ def completeness_chart(checks: pd.DataFrame, text_as_paths: bool) -> Chart | Non
     svg = _svg(fig, "crm_fields", text_as_paths)
     return Chart("crm_fields", "crm_completeness", "CRM关键字段完整率（按字段）", "CRM key-field completeness by field",
                  "ratio", svg, len(crm), rows=rows)
+
+
+def cumulative_plan_chart(kpi: dict, months: pd.DataFrame, targets: pd.DataFrame, judged: dict | None,
+                          year: int, as_of: dt.date, text_as_paths: bool) -> Chart | None:
+    """The year of a sum (signed revenue) as the cumulative actual by month against the cumulative plan:
+    the annual target along the shape of its quarterly targets, straight within a quarter (the
+    back-loaded curve of docs/metrics.md section 6), or a straight line without quarterly targets.
+    The plan to date and the run rate at --as-of are marts.kpi_attainment's (``judged``): the page
+    draws the rule, it does not compute it."""
+    year_target = targets[(targets["period_type"] == "year") & (targets["period"] == str(year))]
+    if year_target.empty or judged is None:
+        return None
+    chart_id, unit = f"{kpi['kpi_id']}_cumulative", kpi["unit"]
+    start = dt.date(year, 1, 1)
+    days_in_year = (dt.date(year, 12, 31) - start).days + 1
+
+    def elapsed(day: dt.date) -> int:
+        return (day - start).days + 1
+
+    level = float(year_target["target"].iloc[0])
+    quarters = targets[targets["period_type"] == "quarter"].set_index("period")["target"]
+    shape = [float(quarters[f"{year}-Q{q}"]) for q in range(1, 5)] if len(quarters) == 4 else None
+    plan_x, plan_y, plan_rows = [0], [0.0], []
+    if shape:
+        running = 0.0
+        for q, t in enumerate(shape, start=1):
+            running += t
+            plan_x.append(days_in_year if q == 4 else elapsed(dt.date(year, 3 * q + 1, 1) - dt.timedelta(days=1)))
+            plan_y.append(level * running / sum(shape))
+            plan_rows.append(("累计计划 cumulative plan", f"{year}-Q{q}", "", format_value(plan_y[-1], unit)))
+    else:
+        plan_x.append(days_in_year)
+        plan_y.append(level)
+        plan_rows.append(("累计计划 cumulative plan", str(year), "", format_value(level, unit)))
+    by_month = dict(zip(months["period"], months["value"], strict=True)) if not months.empty else {}
+    act_x, act_y, act_rows, total = [0], [0.0], [], 0.0
+    for m in range(1, as_of.month + 1 if as_of.year == year else 13):
+        period = f"{year}-{m:02d}"
+        total += float(by_month.get(period, 0.0) or 0.0)
+        month_end = (dt.date(year + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+        act_x.append(elapsed(min(month_end, as_of)))
+        act_y.append(total)
+        act_rows.append(("累计实际 cumulative actual", period, format_value(total, unit), ""))
+
+    fig = Figure(figsize=(9.2, 3.3), dpi=96)
+    ax = fig.add_axes((0.09, 0.2, 0.89, 0.74))
+    _style(ax, unit)
+    ticks = [elapsed(dt.date(year, m, 1)) - 1 for m in range(1, 13)] + [days_in_year]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{m}月" for m in range(1, 13)] + [""], fontsize=7.5, color=MUTED)
+    ax.set_xlim(0, days_in_year + 4)
+    (plan_line,) = ax.plot(plan_x, plan_y, color=TARGET_COLOUR, linewidth=1.6, zorder=3)
+    for i, (x, y) in enumerate(zip(plan_x[1:], plan_y[1:], strict=True), start=1):
+        ax.plot([x], [y], marker="o", markersize=4, color=TARGET_COLOUR, zorder=4, gid=f"pt-{chart_id}-plan-{i}")
+    (actual_line,) = ax.plot(act_x, act_y, color=SERIES_COLOURS[0], linewidth=2.2, zorder=5)
+    for i, (x, y) in enumerate(zip(act_x[1:], act_y[1:], strict=True), start=1):
+        ax.plot([x], [y], marker="o", markersize=4.5, color=SERIES_COLOURS[0], zorder=6,
+                gid=f"pt-{chart_id}-actual-{i}")
+    now = elapsed(as_of)
+    handles = [(actual_line, "累计实际 actual"), (plan_line, "累计计划 plan (目标 " + format_value(level, unit) + ")")]
+    rows = act_rows + plan_rows
+    plan_to_date, run_rate, value = (None if pd.isna(judged.get(k)) else float(judged[k])
+                                     for k in ("plan_to_date", "run_rate", "value"))
+    if plan_to_date is not None:
+        ax.plot([now], [plan_to_date], marker="D", markersize=6, color=TARGET_COLOUR, markerfacecolor="white",
+                markeredgewidth=1.6, zorder=7, gid=f"pt-{chart_id}-plan-to-date")
+        ax.annotate(f"计划进度 plan to date {format_value(plan_to_date, unit)}", xy=(now, plan_to_date),
+                    xytext=(-14, 12), textcoords="offset points", ha="right", fontsize=7.5, color=TARGET_COLOUR)
+        rows.append(("计划进度 plan to date", as_of.isoformat(), "", format_value(plan_to_date, unit)))
+    if run_rate is not None and value is not None:
+        (rr_line,) = ax.plot([now, days_in_year], [value, run_rate], color=SERIES_COLOURS[0], linewidth=1.4,
+                             linestyle=(0, (3, 2)), zorder=4)
+        ax.plot([days_in_year], [run_rate], marker="o", markersize=4.5, color=SERIES_COLOURS[0],
+                markerfacecolor="white", zorder=6, gid=f"pt-{chart_id}-run-rate")
+        ax.annotate(f"run rate {format_value(run_rate, unit)}", xy=(days_in_year, run_rate), xytext=(2, -16),
+                    textcoords="offset points", ha="right", fontsize=7.5, color=SERIES_COLOURS[0])
+        handles.append((rr_line, "全年预计 run rate"))
+        rows.append(("全年预计 run rate", str(year), format_value(run_rate, unit), ""))
+    if value is not None:
+        ax.annotate(f"实际 actual {format_value(value, unit)}", xy=(now, value), xytext=(-14, -24),
+                    textcoords="offset points", ha="right", fontsize=7.5, color=SERIES_COLOURS[0], fontweight="bold")
+    ax.axvline(now, color=GRID, linewidth=1.0, zorder=1)
+    ax.set_ylim(bottom=0)
+    ax.margins(y=0.1)
+    fig.legend([h for h, _ in handles], [t for _, t in handles], loc="lower center", bbox_to_anchor=(0.5, 0.0),
+               ncol=len(handles), fontsize=7.5, frameon=False, handlelength=1.8)
+    points = len(act_x) - 1 + len(plan_x) - 1 + (plan_to_date is not None) + (run_rate is not None)
+    svg = _svg(fig, chart_id, text_as_paths)
+    return Chart(chart_id, kpi["kpi_id"], f"{year} {kpi['label_zh']}：累计实际 vs 计划",
+                 f"{kpi['label_en']} {year}: cumulative actual against the plan", unit, svg, points, rows=rows)

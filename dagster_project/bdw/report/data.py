@@ -26,6 +26,8 @@ TREND_KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("crm_completeness", ("all",)),
 )
 TREND_PERIOD_TYPE = "quarter"
+# the year's cumulative chart: this KPI's months against its plan (docs/metrics.md section 6)
+PLAN_KPI = "signed_revenue"
 
 
 @dataclass
@@ -35,12 +37,15 @@ class ReportData:
     built_at: dt.datetime
     kpis: pd.DataFrame  # marts.dim_kpis: kpi_id, sort_order, family, unit, label_zh, label_en, prorate_in_progress
     scorecard: pd.DataFrame  # marts.kpi_scorecard (segment all)
-    targets: pd.DataFrame  # marts.kpi_values rows with a target, every segment
+    targets: pd.DataFrame  # marts.kpi_attainment rows of the as-of year (plan to date and status), every segment
     trends: pd.DataFrame  # marts.kpi_values rows of TREND_KPIS (quarters and years)
     warnings: pd.DataFrame  # marts.early_warnings
     checks: pd.DataFrame  # dq.validation_results of the latest validation run
     files: pd.DataFrame  # raw._load_manifest
     reference_issues: pd.DataFrame  # dq.reference_issues counted by rule
+    plan_months: pd.DataFrame = field(default_factory=pd.DataFrame)  # PLAN_KPI by month of the as-of year
+    plan_targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # its year and quarter targets (segment all)
+    team: pd.DataFrame = field(default_factory=pd.DataFrame)  # marts.rep_scorecard of the as-of year, reps with a quota
     missing: list[str] = field(default_factory=list)  # tables the warehouse does not have
 
 
@@ -69,14 +74,26 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
         year = str(as_of.year)
         kpis = frame("marts.dim_kpis", "SELECT kpi_id, sort_order, family, unit, label_zh, label_en, "
                      "prorate_in_progress FROM marts.dim_kpis ORDER BY sort_order")
-        scorecard = frame("marts.kpi_scorecard", "SELECT * FROM marts.kpi_scorecard ORDER BY sort_order, "
-                          "period_type DESC, period")
-        targets = frame("marts.kpi_values", """
-            SELECT kv.*, p.period_year FROM marts.kpi_values AS kv
+        scorecard = frame("marts.kpi_scorecard", "SELECT * FROM marts.kpi_scorecard WHERE segment = 'all' "
+                          "ORDER BY sort_order, period_type DESC, period")
+        targets = frame("marts.kpi_attainment", """
+            SELECT a.*, p.period_year FROM marts.kpi_attainment AS a
             JOIN marts.dim_periods AS p USING (period_type, period)
-            WHERE kv.target IS NOT NULL AND p.period_year = ?
-            ORDER BY kv.kpi_id, kv.segment <> 'all', kv.segment, kv.period_type DESC, kv.period""", [int(year)]) \
+            WHERE p.period_year = ?
+            ORDER BY a.kpi_id, a.segment <> 'all', a.segment, a.period_type DESC, a.period""", [int(year)]) \
             if "marts.dim_periods" in present else pd.DataFrame()
+        plan_months = frame("marts.kpi_values", """
+            SELECT kv.period, p.period_end, kv.value FROM marts.kpi_values AS kv
+            JOIN marts.dim_periods AS p USING (period_type, period)
+            WHERE kv.kpi_id = ? AND kv.segment = 'all' AND kv.period_type = 'month' AND p.period_year = ?
+            ORDER BY kv.period""", [PLAN_KPI, int(year)]) if "marts.dim_periods" in present else pd.DataFrame()
+        plan_targets = frame("seeds.kpi_targets", """
+            SELECT period_type, period, target FROM seeds.kpi_targets
+            WHERE kpi_id = ? AND segment = 'all' AND left(period, 4) = ? AND period_type IN ('year', 'quarter')
+            ORDER BY period_type DESC, period""", [PLAN_KPI, year])
+        team = frame("marts.rep_scorecard", """
+            SELECT * FROM marts.rep_scorecard WHERE period_type = 'year' AND period = ? AND quota_cny IS NOT NULL
+            ORDER BY attainment DESC NULLS LAST, rep_id""", [year])
         trend_keys = [(k, s) for k, segments in TREND_KPIS for s in segments]
         trends = frame("marts.kpi_values", """
             SELECT kv.* FROM marts.kpi_values AS kv
@@ -97,7 +114,7 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
     finally:
         con.close()
     return ReportData(warehouse, as_of, built_at, kpis, scorecard, targets, trends, warnings, checks, files,
-                      reference_issues, sorted(set(missing)))
+                      reference_issues, plan_months, plan_targets, team, sorted(set(missing)))
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, present: set[str]) -> dt.date | None:

@@ -11,7 +11,8 @@ unit        written as                                                  example
 ``ratio``   per cent, one decimal                                       ``28.5%``
 ``pp``      percentage points, one decimal                              ``7.1 pp``
 ``days``    whole days                                                  ``81 days``
-``count``   whole number with thousands separators                      ``1,234``
+``count``   whole number with thousands separators; two decimals for a  ``1,234``, ``1.94``
+            rate that is not whole (customer visits per day)
 ``score``   one decimal                                                 ``82.9``
 ==========  ==========================================================  ===================
 
@@ -46,7 +47,7 @@ def format_value(value: float | None, unit: str) -> str:
     if unit == "days":
         return f"{v:,.0f} days"
     if unit == "count":
-        return f"{v:,.0f}"
+        return f"{v:,.0f}" if v == round(v) else f"{v:,.2f}"
     return f"{v:,.1f}"
 
 

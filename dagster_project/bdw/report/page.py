@@ -12,8 +12,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bdw.fonts import use_cjk_font
 from bdw.ingest.outcome import FileStatus
-from bdw.report.charts import Chart, completeness_chart, trend_chart
-from bdw.report.data import TREND_KPIS, ReportData
+from bdw.report.charts import Chart, completeness_chart, cumulative_plan_chart, trend_chart
+from bdw.report.data import PLAN_KPI, TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
 
 FAMILIES = {
@@ -54,8 +54,9 @@ class TargetRow:
     label_en: str
     value: str
     target: str
+    plan_to_date: str
     status: Status
-    progress: float | None  # value / target, for the bar
+    progress: float | None  # attainment: value / plan to date (plan to date / value for a `lower` target)
     run_rate: str
 
 
@@ -73,6 +74,22 @@ class KpiRow:
 
 
 @dataclass
+class TeamRow:
+    rank: int
+    rep_id: str
+    team: str
+    signed: str
+    quota: str
+    quota_attainment: str
+    plan_to_date: str
+    status: Status
+    pipeline: str
+    win_rate: str
+    visits: str
+    crm: str
+
+
+@dataclass
 class Page:
     title: str
     as_of: dt.date
@@ -84,6 +101,8 @@ class Page:
     targets: list[TargetRow]
     families: list[tuple[str, str, list[KpiRow]]]
     charts: list[Chart]
+    plan_chart: Chart | None
+    team: list[TeamRow]
     warnings: list[dict]
     checks: dict
     files: dict
@@ -118,10 +137,19 @@ def build_page(data: ReportData) -> Page:
         if chart:
             charts.append(chart)
     crm_chart = completeness_chart(data.checks, text_as_paths=font is not None)
+    plan_chart = None
+    if PLAN_KPI in kpis.index and not data.targets.empty:
+        judged = data.targets[(data.targets["kpi_id"] == PLAN_KPI) & (data.targets["segment"] == "all")
+                              & (data.targets["period_type"] == "year")]
+        plan_chart = cumulative_plan_chart(kpis.loc[PLAN_KPI].rename(None).to_dict() | {"kpi_id": PLAN_KPI},
+                                           data.plan_months, data.plan_targets,
+                                           judged.iloc[0].to_dict() if not judged.empty else None, year,
+                                           data.as_of, text_as_paths=font is not None)
     return Page(
         title="BD 经营指标报告 · BD KPI report", as_of=data.as_of, built_at=data.built_at,
         warehouse=data.warehouse.name, year=year, quarter=quarter, counts=counts, targets=targets,
-        families=_families(data, year, quarter), charts=charts, warnings=_warnings(data.warnings),
+        families=_families(data, year, quarter), charts=charts, plan_chart=plan_chart, team=_team(data.team),
+        warnings=_warnings(data.warnings),
         checks=_checks(data.checks, crm_chart), files=_files(data.files),
         reference_issues=[(r.rule, int(r.n)) for r in data.reference_issues.itertuples()],
         cjk_font=font, missing=data.missing,
@@ -132,30 +160,33 @@ def _target_rows(data: ReportData, kpis: pd.DataFrame) -> list[TargetRow]:
     if data.targets.empty or kpis.empty:
         return []
     rows = []
-    t = data.targets.merge(kpis[["sort_order", "label_zh", "label_en", "prorate_in_progress"]],
-                           left_on="kpi_id", right_index=True)
+    t = data.targets.merge(kpis[["sort_order", "label_zh", "label_en"]], left_on="kpi_id", right_index=True)
     t = t.assign(seg_order=t["segment"] != "all").sort_values(
         ["sort_order", "seg_order", "segment", "period_type", "period"], ascending=[True, True, True, False, True])
     for r in t.itertuples():
         seg_zh, seg_en = SEGMENTS.get(r.segment, (r.segment, r.segment))
-        progress = r.value / r.target if r.target and not is_missing(r.value) else None
-        run_rate = ""
-        if r.prorate_in_progress and not r.is_complete and r.period_type == "year" and not is_missing(r.value):
-            share = _elapsed_share(data, r.period_type, r.period)
-            if share:
-                run_rate = format_value(r.value / share, r.unit)
+        # the full-year run rate of a sum in progress (marts.kpi_attainment)
+        run_rate = format_value(r.run_rate, r.unit) if r.period_type == "year" and not is_missing(r.run_rate) else ""
         rows.append(TargetRow(r.kpi_id, r.period, r.segment,
                               r.label_zh + (f" · {seg_zh}" if seg_zh else ""),
                               r.label_en + (f" · {seg_en}" if seg_en else ""),
-                              format_value(r.value, r.unit), format_value(r.target, r.unit), _status(r.status),
-                              progress, run_rate))
+                              format_value(r.value, r.unit), format_value(r.target, r.unit),
+                              format_value(r.plan_to_date, r.unit), _status(r.status),
+                              None if is_missing(r.attainment) else float(r.attainment), run_rate))
     return rows
 
 
-def _elapsed_share(data: ReportData, period_type: str, period: str) -> float | None:
-    sc = data.scorecard
-    row = sc[(sc["period_type"] == period_type) & (sc["period"] == period)]
-    return float(row["elapsed_share"].iloc[0]) if not row.empty and row["elapsed_share"].iloc[0] > 0 else None
+def _team(frame: pd.DataFrame) -> list[TeamRow]:
+    """The reps with a quota for the year, by attainment against their plan to date (marts.rep_scorecard)."""
+    rows = []
+    for rank, r in enumerate(frame.itertuples(), start=1):
+        rows.append(TeamRow(rank, r.rep_id, r.team, format_value(r.signed_revenue_cny, "cny"),
+                            format_value(r.quota_cny, "cny"), format_value(r.quota_attainment, "ratio"),
+                            format_value(r.plan_to_date, "ratio"), _status(r.status),
+                            format_value(r.open_pipeline_cny, "cny"), format_value(r.win_rate, "ratio"),
+                            format_value(r.customer_visits_per_day, "count"),
+                            format_value(r.crm_completeness, "ratio")))
+    return rows
 
 
 def _families(data: ReportData, year: int, quarter: str) -> list[tuple[str, str, list[KpiRow]]]:

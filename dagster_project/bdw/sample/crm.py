@@ -184,3 +184,52 @@ def activity_rows(
     acts = acts.sort_values(["activity_date", "account", "deal"], kind="stable").reset_index(drop=True)
     acts["_file"] = file_day(acts["activity_date"].to_numpy(), as_of)
     return acts
+
+
+def field_visits(
+    rng: np.random.Generator,
+    roster: pd.DataFrame,
+    a: pd.DataFrame,
+    team: np.ndarray,
+    acts: pd.DataFrame,
+    pace: np.ndarray,
+    as_of: int,
+) -> pd.DataFrame:
+    """The visit check-ins of the 2026 push for two customer visits a day (每天拜访≥2名客户): on each
+    working day from VISIT_PUSH_START up to as-of, each field rep employed visits Poisson(rate)
+    different customers, the rate rising through the year (VISIT_RATE) and scaled by the rep's
+    `pace` (reps behind their quota visit less). Customers are the rep's own accounts, else the
+    team's, and only those already touched before that day, so no account's first activity (and no
+    first touch) moves. Returns account, owner (roster rows), activity_date, activity_type, _file."""
+    first, last = d.day(figures.VISIT_PUSH_START), as_of
+    days = np.arange(first, last + 1)
+    days = days[d.weekday(days) < 5]
+    if not len(days):
+        return pd.DataFrame(columns=["account", "owner", "activity_date", "activity_type", "_file"])
+    touched = acts.groupby("account")["activity_date"].min()
+    first_touched = touched.reindex(range(len(a)), fill_value=d.NONE).to_numpy()
+    owner = a["owner"].to_numpy()
+    year_start, year_end = d.day(f"{d.to_date(first).year}-01-01"), d.day(f"{d.to_date(first).year}-12-31")
+    lo, hi = figures.VISIT_RATE
+    rate = lo + (hi - lo) * (days - year_start) / (year_end - year_start)
+    field = np.flatnonzero(np.isin(roster["team"].to_numpy(), ("direct", "channel", "overseas")))
+    out: list[tuple[int, int, int]] = []
+    for r in field:
+        own = np.flatnonzero(owner == r)
+        pool = np.flatnonzero(team == roster["team"].iat[r])
+        employed = roster["hire_date"].iat[r] <= days
+        if roster["leave_date"].iat[r] != d.NONE:
+            employed &= days < roster["leave_date"].iat[r]
+        counts = rng.poisson(rate * pace[r]) * employed
+        for day, k in zip(days[counts > 0], counts[counts > 0], strict=True):
+            mine = own[(first_touched[own] != d.NONE) & (first_touched[own] < day)]
+            if len(mine) < k:
+                others = np.setdiff1d(pool, own)
+                others = others[(first_touched[others] != d.NONE) & (first_touched[others] < day)]
+                mine = np.concatenate([mine, rng.choice(others, min(k - len(mine), len(others)), replace=False)])
+            for acc in rng.choice(mine, min(k, len(mine)), replace=False):
+                out.append((int(acc), int(r), int(day)))
+    f = pd.DataFrame(out, columns=["account", "owner", "activity_date"])
+    f["activity_type"] = np.where(rng.random(len(f)) < 0.75, "visit", "meeting")
+    f["_file"] = file_day(f["activity_date"].to_numpy(), as_of)
+    return f

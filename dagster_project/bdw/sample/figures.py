@@ -205,6 +205,30 @@ REVIEW_PUBLISHED = {
     "2026-H1": "2026-07-15",
 }
 
+# Quotas (sales ops): 2025 as one yearly row per field rep summing to the year's 120M target, 2026
+# as quarterly rows following the manager's back-loaded plan (docs/metrics.md section 4). A rep hired
+# during the year gets QUOTA_RAMP of an average quota from the next quarter on.
+@dataclass(frozen=True)
+class QuotaPlan:
+    issued: str  # the day sales ops sends the year's quota file
+    total: float  # sum of the field reps' quotas, per scale unit
+    quarters: tuple[float, float, float, float] | None  # the plan's quarters (its shape), or yearly rows
+
+
+QUOTA_PLANS = {
+    2025: QuotaPlan("2025-01-10", 120_000_000.0, None),
+    2026: QuotaPlan("2026-01-08", 180_000_000.0, (38_000_000.0, 42_000_000.0, 45_000_000.0, 55_000_000.0)),
+}
+QUOTA_RAMP = 0.5
+QUOTA_BOOK_WEIGHT = 0.8  # of a rep's share: the book the rep carries (the rest is an equal split)
+QUOTA_BOOK_ERROR = 0.3  # sigma of the lognormal error on that book
+QUOTA_ROUNDING = 10_000.0
+
+# The 2026 push for two customer visits a day: check-ins per field rep and working day, rising from
+# the first to the second figure over the year (on top of the visits logged with deals and accounts).
+VISIT_PUSH_START = "2026-01-01"
+VISIT_RATE = (1.4, 2.4)
+
 # Partners: 34 active all of 2025, two onboarded and one terminated during it -> 426 month-end
 # heads, average 35.5 (38M / 35.5 = 1.07M). Certified share and health miss the 2026 plan partly.
 PARTNERS_FULL_2025 = 34

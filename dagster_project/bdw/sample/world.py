@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from bdw.sample import accounts, book, crm, deals, extras, figures, finance, people, quality, roster
+from bdw.sample import accounts, book, crm, deals, extras, figures, finance, people, quality, quotas, roster
 from bdw.sample import dates as d
 
 Frames = dict[str, pd.DataFrame]
@@ -85,6 +85,8 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     x["opportunity_id"] = _ids("OPP", [np.arange(len(x)), x["created"].to_numpy()], 7, 1000001)
     c["contract_id"] = _contract_ids(c)
     acts = crm.activity_rows(rng(19), x, a, first_contact, a["owner"].to_numpy(), as_of)
+    quota_rows = quotas.quotas(rng(24), c, reps, as_of, scale)
+    visits = crm.field_visits(rng(23), reps, a, team, acts, quotas.pace(c, reps, quota_rows, as_of), as_of)
 
     frames: Frames = {}
     frames["reps"] = _reps(reps, as_of)
@@ -94,7 +96,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     frames["accounts"] = _accounts(a, reps, as_of)
     frames["opportunities"] = _opportunities(x, a, reps, partners, as_of)
     frames["opportunity_snapshots"] = _snapshots(x, as_of)
-    frames["activities"] = _activities(acts, x, a, reps)
+    frames["activities"] = pd.concat([_activities(acts, x, a, reps), _visits(visits, a, reps)], ignore_index=True)
     frames["contracts"] = _contracts(c, a, x, reps, partners, as_of)
     frames["contract_lines"] = _lines(bk, c, as_of)
     frames["payments"] = _payments(pay, c, as_of)
@@ -103,6 +105,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     fin = extras.financials(rng(22), a, as_of, scale)
     fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
     frames["customer_financials"] = fin
+    frames["quotas"] = quota_rows
     frames["activities_bad"] = _bad_activities(a, reps, as_of)
     return frames
 
@@ -261,6 +264,21 @@ def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.D
         }
     )
     return f
+
+
+def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """The 2026 visit check-ins, numbered apart from the other activities (ACT5...)."""
+    return pd.DataFrame(
+        {
+            "activity_id": [f"ACT{50_000_000 + i:08d}" for i in range(1, len(visits) + 1)],
+            "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy().astype(np.int64)],
+            "opportunity_id": None,
+            "owner_id": _rep_id(reps, visits["owner"].to_numpy().astype(np.int64)),
+            "activity_date": visits["activity_date"].to_numpy(),
+            "activity_type": visits["activity_type"].to_numpy(),
+            "_file": visits["_file"].to_numpy(),
+        }
+    )
 
 
 def _bad_activities(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:

@@ -2,18 +2,20 @@
 -- records created in it", segment owner; section 5 "data"): for every ISO week (Monday to Sunday)
 -- and every rep who created records in it, the share of filled key-field cells of those records
 -- (accounts and opportunities, key fields of the seed crm_key_fields), ranked within the week.
--- Reps are ids only (names are personal data). The run's own snapshot over all current records is
--- in dq.crm_completeness_history (appended by the Great Expectations step).
+-- Reps are ids only (names are personal data). It reads marts.crm_record_completeness (one row per
+-- record). The run's own snapshot over all current records is in dq.crm_completeness_history
+-- (appended by the Great Expectations step).
 with as_of as (
     select {{ as_of_date() }} as as_of_date
 ),
 
-cells as (
+records as (
     select
         owner_id,
         cast(date_trunc('week', created_at) as date) as week_start,
-        is_filled
-    from {{ ref('int_crm_completeness_cells') }}, as_of
+        key_fields,
+        key_fields - empty_fields as filled_fields
+    from {{ ref('crm_record_completeness') }}, as_of
     where owner_id is not null
       and created_at <= as_of.as_of_date
 ),
@@ -22,10 +24,10 @@ by_rep as (
     select
         week_start,
         owner_id,
-        count(*) as cells,
-        count(*) filter (where is_filled) as filled_cells,
-        avg(case when is_filled then 1.0 else 0.0 end) as completeness
-    from cells
+        cast(sum(key_fields) as bigint) as cells,
+        cast(sum(filled_fields) as bigint) as filled_cells,
+        cast(sum(filled_fields) as double) / sum(key_fields) as completeness
+    from records
     group by week_start, owner_id
 ),
 

@@ -64,6 +64,15 @@ recurring_without_end as (
           select 1 from {{ ref('stg_finance__contract_lines') }} as l
           where l.contract_id = c.contract_id and l.is_recurring
       )
+),
+
+unknown_rep as (
+    select
+        'quotas', q.source_file, q.source_row, q.rep_id || ' ' || q.period, 'rep_id', 'unknown_rep', q.rep_id,
+        'a quota for rep ' || q.rep_id || ', who is not in the reps data',
+        'left out of quota_attainment and the rep scorecard'
+    from {{ ref('stg_hr__quotas') }} as q
+    where not q.is_known_rep
 )
 
 select
@@ -75,4 +84,5 @@ from (
     union all select * from missing_partner
     union all select * from missing_fx
     union all select * from recurring_without_end
+    union all select * from unknown_rep
 )

@@ -1,5 +1,5 @@
 -- Contract revenue by line, in CNY (and USD), with everything the revenue KPIs break it down by:
--- the contract's type, channel and partner (tier), the account's region, region_group and
+-- the contract's owner, type, channel and partner (tier), the account's region, region_group and
 -- industry, the line's product_family. `is_revenue_included` says whether the line counts in
 -- signed revenue: its contract counts (not cancelled, not deleted), was signed by --as-of, and no
 -- reference problem (unknown_contract, missing_partner_id, missing_fx_rate) leaves it out.
@@ -24,6 +24,7 @@ select
         else cast(lines.amount_cny as double) / usd.rate_to_cny
     end as amount_usd,
     contracts.account_id,
+    contracts.owner_id,
     contracts.signed_date,
     contracts.contract_type,
     contracts.channel,

@@ -7,6 +7,8 @@ select
     months.measure_date,
     count(reps.rep_id) as headcount,
     count(reps.rep_id) filter (where reps.team = 'direct') as direct_headcount,
+    -- the teams that visit customers (customer_visits_per_day)
+    count(reps.rep_id) filter (where reps.team in ('direct', 'channel', 'overseas')) as field_headcount,
     count(reps.rep_id) filter (where reps.is_big_deal_lead) as big_deal_lead_count,
     count(reps.rep_id) filter (where reps.is_overseas_consultant) as overseas_consultant_count
 from {{ ref('int_periods') }} as months

@@ -1,5 +1,5 @@
 -- Revenue KPIs in long form (kpi_id, period_type, period, segment, value): signed_revenue with its
--- segments, signed_revenue_growth, renewable_revenue, renewable_share, saas_share,
+-- segments (owner for years and quarters only), signed_revenue_growth, renewable_revenue, renewable_share, saas_share,
 -- overseas_revenue_share, overseas_revenue_usd, strategic_customer_count,
 -- strategic_revenue_share, top_customer_share, top5_customer_share, top_industry_share and
 -- gold_partner_revenue. Periods without included revenue have no rows.
@@ -35,6 +35,16 @@ signed_revenue as (
     select 'signed_revenue' as kpi_id, period_type, period, segment, cast(sum(amount_cny) as double) as value
     from line_segments
     group by period_type, period, segment
+    union all
+    -- segment owner: years and quarters only (docs/metrics.md section 7)
+    select 'signed_revenue', line_periods.p.period_type, line_periods.p.period, 'owner=' || line_periods.owner_id,
+           cast(sum(line_periods.amount_cny) as double)
+    from line_periods
+    inner join periods
+        on periods.period_type = line_periods.p.period_type
+        and periods.period = line_periods.p.period
+    where line_periods.p.period_type in ('year', 'quarter')
+    group by all
 ),
 
 totals as (

@@ -1,5 +1,7 @@
--- The battle map's scorecard: one row per KPI and period (segment `all`), with labels in Chinese
--- and English, value, target and status, how far the period has run, and last year's value.
+-- The battle map's scorecard: one row per KPI and period for segment `all`, and one per KPI,
+-- period and segment that has a target (the strategic and partner renewal rates, the milestones),
+-- with labels in Chinese and English, value, target, plan to date and status (marts.kpi_attainment),
+-- how far the period has run, the run rate of a sum in progress, and last year's value.
 select
     kv.kpi_id,
     definitions.sort_order,
@@ -9,14 +11,19 @@ select
     kv.unit,
     kv.period_type,
     kv.period,
+    kv.segment,
     periods.period_start,
     periods.period_end,
     kv.value,
     kv.target,
+    attainment.plan_to_date,
+    attainment.attainment,
+    attainment.gap_to_plan,
     kv.status,
-    targets.milestone_date,
+    attainment.milestone_date,
     kv.is_complete,
     periods.elapsed_share,
+    -- as marts.kpi_attainment.run_rate, also for sums without a target
     case
         when not kv.is_complete and definitions.prorate_in_progress and periods.elapsed_share > 0
             then kv.value / periods.elapsed_share
@@ -27,14 +34,14 @@ inner join {{ ref('kpi_definitions') }} as definitions
     on definitions.kpi_id = kv.kpi_id
 inner join {{ ref('int_periods') }} as periods
     on periods.period_type = kv.period_type and periods.period = kv.period
-left join {{ ref('kpi_targets') }} as targets
-    on targets.kpi_id = kv.kpi_id
-    and targets.period_type = kv.period_type
-    and targets.period = kv.period
-    and targets.segment = kv.segment
+left join {{ ref('kpi_attainment') }} as attainment
+    on attainment.kpi_id = kv.kpi_id
+    and attainment.period_type = kv.period_type
+    and attainment.period = kv.period
+    and attainment.segment = kv.segment
 left join {{ ref('kpi_values') }} as prior
     on prior.kpi_id = kv.kpi_id
     and prior.period_type = kv.period_type
     and prior.period = periods.prior_year_period
-    and prior.segment = 'all'
-where kv.segment = 'all'
+    and prior.segment = kv.segment
+where kv.segment = 'all' or kv.target is not null
