@@ -190,7 +190,7 @@ def test_each_structural_rule_fails_exactly_one_dbt_test_and_no_great_expectatio
 
     settings = load_settings(built["root"] / "inbox", tmp_path / "pub" / "wh.duckdb", tmp_path / "work")
     report = run_quality(settings, as_of=dt.date(2025, 5, 3), run_id="hostile",
-                         connect=lambda: duckdb.connect(str(copy)), send_alerts=False)
+                         connect=lambda: duckdb.connect(str(copy)))
     validity = [r for r in report.results if r.rule.suite == "finance_validity"]
     assert validity and all(r.success for r in validity), [r.message for r in validity if not r.success]
     assert {r.rule.name for r in validity}.isdisjoint(STRUCTURAL_RULES)
