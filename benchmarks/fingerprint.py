@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import duckdb
 
@@ -76,7 +77,7 @@ def main() -> int:
     p.add_argument("--compare", action="store_true", help="compare two fingerprint JSON files")
     args = p.parse_args()
     if args.compare:
-        before, after = (json.loads(open(x, encoding="utf-8").read()) for x in args.paths)
+        before, after = (json.loads(Path(x).read_text(encoding="utf-8")) for x in args.paths)
         diff = compare(before, after)
         print("\n".join(diff) or f"identical: {len(before)} tables")
         return 1 if diff else 0
