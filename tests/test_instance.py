@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,18 +18,12 @@ from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus
 
 from bdw.cli import main
 from bdw.settings import FAULT_POINT_ENV
+from services import dagster_home
 from test_run import tiny_inbox
 
-from conftest import REPO, query
+from conftest import query
 
 POOL = "duckdb_writer"
-
-
-def dagster_home(path: Path) -> Path:
-    """A DAGSTER_HOME as docs/operations.md sets one up: a folder holding deploy/dagster.yaml."""
-    path.mkdir(parents=True)
-    shutil.copy(REPO / "deploy" / "dagster.yaml", path / "dagster.yaml")
-    return path
 
 
 def bdw_run(inbox: Path, wh: Path, home: Path, fault: str | None = None) -> subprocess.CompletedProcess:
@@ -40,7 +33,7 @@ def bdw_run(inbox: Path, wh: Path, home: Path, fault: str | None = None) -> subp
         env[FAULT_POINT_ENV] = fault
     # a run that waited for a slot nobody will give back would never end: the timeout fails it
     return subprocess.run([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse", str(wh)],
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")

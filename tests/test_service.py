@@ -63,7 +63,7 @@ def test_the_units_start_the_daemon_and_webserver_and_every_trigger_publishes(tm
         with service(daemon.exec_start, env, daemon.working_directory, daemon_log):
             first = wait_for("the inbox sensor's run", lambda: gql.runs({"dagster/sensor_name": SENSOR}), 240,
                              daemon_log)[0]["runId"]
-            assert wait_for_run(gql, first, 300, daemon_log) == "SUCCESS"
+            assert wait_for_run(gql, first, 900, daemon_log) == "SUCCESS"
             assert published_run(wh) == first
             assert query(wh, "SELECT count(*) FROM staging.stg_finance__payments") == [(3,)]
 
@@ -71,7 +71,7 @@ def test_the_units_start_the_daemon_and_webserver_and_every_trigger_publishes(tm
             second = wait_for("the sensor's run for the new file",
                               lambda: [r for r in gql.runs({"dagster/sensor_name": SENSOR}) if r["runId"] != first],
                               120, daemon_log)[0]["runId"]
-            assert wait_for_run(gql, second, 300, daemon_log) == "SUCCESS"
+            assert wait_for_run(gql, second, 900, daemon_log) == "SUCCESS"
             assert published_run(wh) == second
             assert query(wh, "SELECT amount FROM staging.stg_finance__payments WHERE payment_id = 'P8'") == [(7,)]
 
@@ -79,7 +79,7 @@ def test_the_units_start_the_daemon_and_webserver_and_every_trigger_publishes(tm
             scheduled = wait_for("the schedule's run", lambda: gql.runs({"dagster/schedule_name": SCHEDULE}), 150,
                                  daemon_log)[0]["runId"]
             assert gql.stop_schedule(SCHEDULE) == "STOPPED"  # one scheduled run is enough
-            assert wait_for_run(gql, scheduled, 300, daemon_log) == "SUCCESS"
+            assert wait_for_run(gql, scheduled, 900, daemon_log) == "SUCCESS"
             assert published_run(wh) == scheduled
             # the files of the first two runs did not start a third
             assert {r["runId"] for r in gql.runs({"dagster/sensor_name": SENSOR})} == {first, second}
