@@ -23,6 +23,7 @@ from test_run import tiny_inbox
 
 from conftest import REPO, query
 
+pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent
 GROUPS = ("raw", "staging", "marts", "publish")
 GX_CHECK = (["staging", "stg_crm__accounts"], "completeness_industry")  # 1 of 2 tiny accounts: fails (warn)

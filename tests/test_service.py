@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from services import (
     DEPLOY,
     GraphQL,
@@ -28,6 +30,7 @@ from test_run import PAY_HEADER, tiny_inbox
 
 from conftest import query, write_csv
 
+pytestmark = pytest.mark.slow
 SENSOR, SCHEDULE = "bdw_inbox_sensor", "bdw_nightly_schedule"
 
 
