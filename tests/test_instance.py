@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,6 +104,33 @@ def test_a_killed_bdw_run_is_marked_failed_and_frees_the_writer_slot(two_runs):
         assert instance.get_run_by_id(killed_id).status == DagsterRunStatus.FAILURE
         assert instance.event_log_storage.get_concurrency_info(POOL).claimed_slots == []
     assert list((two_runs["home"] / "bdw_cli_runs").iterdir()) == []  # no lock file left behind
+
+
+def test_a_bdw_run_waits_while_another_run_holds_the_writer_slot(tmp_path):
+    """The daemon's run and a ``bdw run`` share the instance's pool: while another run holds its one
+    slot, ``bdw run`` says so and writes nothing; once the slot is free it runs and publishes."""
+    home, inbox, wh = dagster_home(tmp_path / "dagster_home"), tmp_path / "inbox", tmp_path / "wh.duckdb"
+    tiny_inbox(inbox)
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(POOL)  # limit 1, from deploy/dagster.yaml
+        assert storage.claim_concurrency_slot(POOL, "daemon-run", "raw__accounts").is_claimed
+        env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV} | {"DAGSTER_HOME": str(home)}
+        proc = subprocess.Popen([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse",
+                                 str(wh)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready, _, _ = select.select([proc.stderr], [], [], 300)  # the run says so before its first step
+            waiting = proc.stderr.readline() if ready else "(nothing said within 300 s)"
+            assert waiting == "waiting for run daemon-run (raw__accounts) to release the working database " \
+                              "(pool duckdb_writer)\n"
+            time.sleep(10)  # the run goes on waiting: nothing is ingested meanwhile
+            assert proc.poll() is None and not (tmp_path / ".bdw" / "work.duckdb").exists()
+            storage.free_concurrency_slot_for_step("daemon-run", "raw__accounts")
+            out, _ = proc.communicate(timeout=900)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, out[-3000:]
+    assert f"Published {wh}" in out
 
 
 def test_a_dagster_home_that_is_no_folder_is_refused_in_words(tmp_path, monkeypatch, capsys):
