@@ -7,8 +7,8 @@ Measures, each in a fresh subprocess so nothing is cached in memory:
   ``import bdw.definitions`` (which loads every asset, the dbt manifest and the resources);
 - dbt: ``dbt parse`` from scratch (``--no-partial-parse``) and with dbt's partial parse file, and
   a ``dbt build`` of one small model (dbt's own start-up: adapter, connection, graph);
-- Dagster: the time from the job's start (after imports and loading the definitions) to its first
-  step, taken from the run records
+- Dagster: the time from the run's start (Dagster's RUN_START event: after imports, loading the
+  definitions and creating the run) to its first step, taken from the run records
   (``<workdir>/logs/run_*.json``) of the runs under ``--runs`` (default: the harness's folder).
 Prints one JSON document; results are copied into benchmarks/RESULTS.md by hand.
 """

@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+# the tests' runs never go into the instance of whoever runs them (a service's DAGSTER_HOME); the
+# tests of the persistent instance set their own
+os.environ.pop("DAGSTER_HOME", None)
 
 from bdw.ingest import ingest_source  # noqa: E402
 from bdw.settings import Settings, load_settings  # noqa: E402

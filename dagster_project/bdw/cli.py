@@ -30,13 +30,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bdw.instance import InstanceError
     from bdw.pipeline import run_pipeline
 
     settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
     if not settings.inbox.is_dir():
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
-    outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
+    try:
+        outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
+    except InstanceError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(outcome.summary)
     return 0 if outcome.published else 1
 

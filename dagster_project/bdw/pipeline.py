@@ -6,7 +6,8 @@ import contextlib
 import datetime as dt
 import json
 import os
-import time
+import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +35,18 @@ class RunOutcome:
     log: Path | None = None
     phases: dict[str, float] = field(default_factory=dict)  # seconds per phase (phase_of)
     record: Path | None = None  # the machine-readable run record (JSON) beside the log
+    instance: str = ""  # which Dagster instance holds the run (bdw.instance.RunInstance.describe)
     summary: str = ""
 
 
 def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: str = "ERROR",
                  full_refresh: bool = False) -> RunOutcome:
-    from dagster import DagsterInstance
+    """Execute the nightly job in this process, recorded in the persistent Dagster instance when
+    ``DAGSTER_HOME`` is set (bdw.instance), and write the run's record and summary.
+
+    Raises ``InstanceError`` when ``DAGSTER_HOME`` names no folder (before anything runs)."""
+    from bdw.assets.ingestion import WRITER_POOL
+    from bdw.instance import cli_run_tags, fail_abandoned_runs, open_instance, pool_holders, run_lock
 
     as_of = as_of or resolve_as_of(settings)
     from bdw.definitions import NIGHTLY_JOB, build_definitions
@@ -50,29 +57,38 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     log_dir = settings.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
-    started = time.time()
-    # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
-    with DagsterInstance.ephemeral() as instance, log_path.open("w", encoding="utf-8") as log, \
-            contextlib.redirect_stdout(log):
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-            resources=resources_for(settings, as_of=as_of.isoformat(), full_refresh=full_refresh,
-                                    single_process=True),
-        )
+    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.run_lock)
+    with open_instance() as where, run_lock(where, run_id):
+        for abandoned in fail_abandoned_runs(where):
+            print(f"marked run {abandoned} failed: its bdw run process had ended without finishing it",
+                  file=sys.stderr)
+        for holder in pool_holders(where, WRITER_POOL):
+            print(f"waiting for run {holder} to release the working database (pool {WRITER_POOL})", file=sys.stderr)
+        # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
+        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+            result = job.execute_in_process(
+                instance=where.instance,
+                run_id=run_id,
+                tags=cli_run_tags(as_of.isoformat()),
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                resources=resources_for(settings, as_of=as_of.isoformat(), full_refresh=full_refresh),
+            )
         failures = [f"{ev.step_key}: {root_cause_line(ev)}" for ev in result.all_events if ev.is_step_failure]
-        steps = step_windows(instance, result.run_id)
+        steps = step_windows(where.instance, run_id)
+        times = run_times(where.instance, run_id)
+        instance_line = where.describe()
     phases = phase_seconds(steps)
     # published once the warehouse step succeeded: a failing report page afterwards does not undo that
     published = not any(f.startswith("warehouse:") for f in failures) and _mtime(settings.warehouse) != before
-    outcome = RunOutcome(result.success, published, result.run_id, as_of, settings.warehouse, failures,
-                         log=log_path, phases=phases)
+    outcome = RunOutcome(result.success, published, run_id, as_of, settings.warehouse, failures,
+                         log=log_path, phases=phases, instance=instance_line)
     if not result.success:
-        # under the daemon the run-failure sensor sends this; a headless run sends it itself
-        notify_run_failure(settings, run_id=result.run_id, failures=failures, as_of=as_of, log=log_path)
+        # under the daemon the run-failure sensor sends this; a run of `bdw run` is not one of the
+        # code location's runs (it has no remote origin), so the sensor leaves it to this call
+        notify_run_failure(settings, run_id=run_id, failures=failures, as_of=as_of, log=log_path)
     with read_work_db(settings) as con:
-        outcome.record = write_run_record(con, outcome, steps, started, time.time())
+        outcome.record = write_run_record(con, outcome, steps, times)
         outcome.summary = summarise(con, settings, outcome)
     return outcome
 
@@ -139,10 +155,28 @@ def phase_seconds(steps: list[StepWindow]) -> dict[str, float]:
     return {k: round(v, 1) for k, v in totals.items()}
 
 
+@dataclass(frozen=True)
+class RunTimes:
+    """What Dagster recorded about the run as a whole."""
+
+    status: str  # DagsterRunStatus: SUCCESS, FAILURE, ...
+    start: float | None  # wall clock, seconds since the epoch: the run's start and end events
+    end: float | None
+
+
+def run_times(instance, run_id: str) -> RunTimes:
+    record = instance.get_run_record_by_id(run_id)
+    if record is None:
+        return RunTimes("UNKNOWN", None, None)
+    return RunTimes(record.dagster_run.status.value, record.start_time, record.end_time)
+
+
 def write_run_record(con: duckdb.DuckDBPyConnection | None, outcome: RunOutcome, steps: list[StepWindow],
-                     started: float, finished: float) -> Path | None:
-    """``run_<...>.json`` beside the run log: the run's step windows, phase seconds and rows per
-    source, for the benchmark harness (benchmarks/harness.py) and anyone timing runs."""
+                     times: RunTimes) -> Path | None:
+    """``run_<...>.json`` beside the run log, for the benchmark harness (benchmarks/harness.py) and
+    anyone timing runs: rows per source from the working database, and what Dagster recorded (the
+    run's status, start and end, each step's window) copied from its event log, so that the harness
+    reads one file whichever instance held the run."""
     if outcome.log is None:
         return None
     rows: dict[str, dict[str, int]] = {}
@@ -152,10 +186,11 @@ def write_run_record(con: duckdb.DuckDBPyConnection | None, outcome: RunOutcome,
                 "FROM raw._load_manifest WHERE run_id = ? GROUP BY source ORDER BY source",
                 [outcome.run_id]).fetchall():
             rows[source] = {"files": files, "rows_read": int(read), "rows_loaded": int(loaded)}
+    seconds = round(times.end - times.start, 3) if times.start is not None and times.end is not None else None
     record = {
-        "run_id": outcome.run_id, "as_of": outcome.as_of.isoformat(), "success": outcome.success,
-        "published": outcome.published, "started_at": started, "finished_at": finished,
-        "seconds": round(finished - started, 3), "phases": outcome.phases,
+        "run_id": outcome.run_id, "as_of": outcome.as_of.isoformat(), "status": times.status,
+        "success": outcome.success, "published": outcome.published, "started_at": times.start,
+        "finished_at": times.end, "seconds": seconds, "phases": outcome.phases,
         "steps": [{"step": w.step, "phase": w.phase, "start": w.start, "end": w.end} for w in steps],
         "sources": rows,
     }
@@ -181,6 +216,8 @@ def summarise(con: duckdb.DuckDBPyConnection | None, settings: Settings, outcome
         lines.append("Time: " + ", ".join(f"{k} {v:.1f} s" for k, v in outcome.phases.items()))
     if outcome.log:
         lines.append(f"dbt and step logs: {outcome.log}")
+    if outcome.instance:
+        lines.append(outcome.instance)
     if outcome.published:
         lines.append(f"Published {outcome.warehouse}")
     else:

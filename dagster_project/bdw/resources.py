@@ -30,8 +30,6 @@ class BdwSettings(ConfigurableResource):
     profile: str = ""
     as_of: str = ""
     full_refresh: bool = False  # rebuild the incremental dbt models from raw (`bdw run --full-refresh`)
-    # every step runs in this one process (`bdw run`): modules a later step needs can be loaded early
-    single_process: bool = False
 
     def settings(self) -> Settings:
         return load_settings(self.inbox or None, self.warehouse or None, self.workdir or None, self.profile or None)
@@ -75,7 +73,7 @@ class WorkingDatabase(DuckDBResource):
 def resources_for(settings: Settings, **run: object) -> dict[str, object]:
     """The resources of a run on ``settings``: its paths, the working database (the one DuckDB path,
     ``settings.work_db``, which dbt's profile gets as BDW_DUCKDB_PATH when the dbt step starts) and
-    dbt. ``run`` sets the run's other ``BdwSettings`` fields (as_of, full_refresh, single_process)."""
+    dbt. ``run`` sets the run's other ``BdwSettings`` fields (as_of, full_refresh)."""
     return {
         "bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
                            workdir=str(settings.workdir), profile=settings.profile or "", **run),

@@ -22,6 +22,9 @@ production install:
 ``BDW_FAULT_POINT``             tests only: the named point where a run kills itself
 ``BDW_DUCKDB_PATH``             set by the project, not by users: the working database's path,
                                 exported to dbt's ``profiles.yml`` when a run starts
+``DAGSTER_HOME``                Dagster's own: the persistent instance (run history, asset
+                                materialisations, check results) that ``bdw run`` records into
+                                when it is set; read here so that ``bdw`` reads no variable elsewhere
 ==============================  =================================================================
 
 The alert channels' variables (secrets: one Apprise URL each) are read here too, by the name
@@ -61,6 +64,7 @@ ALERTS_CONFIG_ENV = "BDW_ALERTS_CONFIG"
 ALERT_LOG_ENV = "BDW_ALERT_LOG"
 FAULT_POINT_ENV = "BDW_FAULT_POINT"
 DUCKDB_PATH_ENV = "BDW_DUCKDB_PATH"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -210,6 +214,13 @@ def schedule_settings() -> ScheduleSettings:
         raise ValueError(f"{SENSOR_INTERVAL_ENV}={interval!r} is not a whole number of seconds") from None
     return ScheduleSettings(_env(SCHEDULE_CRON_ENV) or DEFAULT_CRON, _env(SCHEDULE_TIMEZONE_ENV) or DEFAULT_TIMEZONE,
                             seconds)
+
+
+def dagster_home() -> Path | None:
+    """The persistent Dagster instance's folder (``DAGSTER_HOME``), or None when it is not set
+    (then ``bdw run`` records its run in a throwaway instance)."""
+    home = _env(DAGSTER_HOME_ENV)
+    return Path(home).expanduser().resolve() if home else None
 
 
 def fault_point() -> str | None:

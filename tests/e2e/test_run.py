@@ -123,6 +123,8 @@ def test_summary_names_bad_files_and_good_data_survives(tmp_path, capsys):
     assert "contracts/2025-05-31_contracts.csv, row 2, column signed_date: not a valid date" in out
     assert "accounts/2025-05-31_accounts.csv, row 2, column region: not one of the allowed values" in out
     assert f"Published {wh}" in out
+    # without DAGSTER_HOME (conftest unsets it) the run says Dagster keeps no record of it
+    assert "Dagster: a throwaway instance (set DAGSTER_HOME to keep runs" in out
     after = query(wh, "SELECT * EXCLUDE (_loaded_at) FROM raw.contract_lines ORDER BY ALL")
     assert set(before) < set(after) and len(after) == len(before) + 1
     assert query(wh, "SELECT list(account_id ORDER BY account_id) FROM staging.stg_crm__accounts") == [

@@ -52,9 +52,9 @@ def _spec(rule: Rule) -> AssetCheckSpec:
 
 
 def preload_in_background() -> threading.Thread:
-    """Load the checks step's modules (pandas, Great Expectations) in a background thread. For a run
-    whose steps share one process (``bdw run``), started while dbt builds in its own process; a
-    failure here is ignored, the step's own import reports it."""
+    """Load the checks step's modules (pandas, Great Expectations) in a background thread. The job's
+    steps share one process (``bdw.definitions``: the in-process executor), so this is started while
+    dbt builds in its own process; a failure here is ignored, the step's own import reports it."""
 
     def load() -> None:
         with contextlib.suppress(Exception):

@@ -51,8 +51,7 @@ def dbt_models(manifest: Path) -> AssetsDefinition:
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
     settings = bdw.settings()
     export_environment(settings)
-    if bdw.single_process:
-        preload_in_background()  # the checks step that follows runs in this process too
+    preload_in_background()  # the job runs in one process (bdw.definitions): the checks step comes next
     with duckdb.get_connection() as con:
         write_run_context(con, bdw.as_of_date(), context.run.run_id)
     invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context)
