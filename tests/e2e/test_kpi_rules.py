@@ -520,6 +520,23 @@ def test_dbt_docs_generate_works_on_the_built_warehouse(wh, tmp_path):
     dbt_on_copy(wh, tmp_path, "docs", "generate", "--vars", f"{{as_of: '{AS_OF}'}}")
 
     catalog = json.loads((tmp_path / "target/catalog.json").read_text())
+    # the docs page beside the warehouse inlines a catalog read without dbt (bdw.dbt_docs): the same
+    # tables, views and sources, with the same columns, in the same order, of the same types
+    from bdw.dbt_docs import catalog as our_catalog
+
+    con = duckdb.connect(str(tmp_path / wh.name), read_only=True)
+    try:
+        ours = our_catalog(con, json.loads((tmp_path / "target/manifest.json").read_text()))
+    finally:
+        con.close()
+    for part in ("nodes", "sources"):
+        assert set(ours[part]) == set(catalog[part]), part
+        for uid, entry in catalog[part].items():
+            mine = ours[part][uid]
+            assert {k: mine["metadata"][k] for k in ("type", "schema", "name")} == \
+                {k: entry["metadata"][k] for k in ("type", "schema", "name")}, uid
+            assert [(c["name"], c["type"], c["index"]) for c in mine["columns"].values()] == \
+                [(c["name"], c["type"], c["index"]) for c in entry["columns"].values()], uid
     assert "model.bdw.kpi_values" in catalog["nodes"]
     manifest = json.loads((tmp_path / "target/manifest.json").read_text())
     node = manifest["nodes"]["model.bdw.kpi_values"]
