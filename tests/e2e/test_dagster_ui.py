@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent
 GROUPS = ("raw", "staging", "marts", "publish")
 GX_CHECK = (["staging", "stg_crm__accounts"], "completeness_industry")  # 1 of 2 tiny accounts: fails (warn)
-DBT_CHECK = (["staging", "stg_finance__payments"], "unique_stg_finance__payments_payment_id")  # P1-P3: passes
+DBT_CHECK = (["staging", "stg_finance__payments"], "column_rules_stg_finance__payments")  # P1-P3: passes
 
 
 def minimal_env(home: Path, inbox: Path, wh: Path) -> dict[str, str]:

@@ -79,7 +79,7 @@ def test_a_bdw_run_is_in_the_persistent_instance_with_its_materialisations_and_c
         assert evaluation.metadata["observed_value"].value == 0.5
         # a dbt test as an asset check: the three payment ids are unique
         (dbt_test,) = storage.get_asset_check_execution_history(
-            AssetCheckKey(AssetKey(["staging", "stg_finance__payments"]), "unique_stg_finance__payments_payment_id"),
+            AssetCheckKey(AssetKey(["staging", "stg_finance__payments"]), "column_rules_stg_finance__payments"),
             limit=1)
         assert dbt_test.run_id == run.run_id and dbt_test.event.asset_check_evaluation.passed
         # the run record the benchmark harness reads copies Dagster's status and times

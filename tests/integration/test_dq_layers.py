@@ -30,15 +30,21 @@ PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"
 COST_HEADER = ["cost_id", "contract_id", "cost_date", "cost_type", "amount", "currency"]
 FX_HEADER = ["month", "currency", "rate_to_cny"]
 
-# The six Great Expectations rules that repeated dbt tests, and the dbt test (on the same staging
-# model) that owns each rule now: (model, test name, column or columns, expression)
+# The six Great Expectations rules that repeated dbt tests, and the dbt rule (on the same staging
+# model, in its one `column_rules` test) that owns each rule now: (model, argument, column or expression)
 STRUCTURAL_RULES = {
     "contract_id_unique": ("stg_finance__contracts", "unique", "contract_id"),
-    "line_key_unique": ("stg_finance__contract_lines", "unique_combination", ["contract_id", "line_no"]),
+    "line_key_unique": ("stg_finance__contract_lines", "grain", ["contract_id", "line_no"]),
     "payment_id_unique": ("stg_finance__payments", "unique", "payment_id"),
     "cost_id_unique": ("stg_finance__costs", "unique", "cost_id"),
-    "month_currency_unique": ("stg_finance__fx_rates", "unique_combination", ["month", "currency"]),
-    "rate_positive": ("stg_finance__fx_rates", "expression_is_true", "rate_to_cny > 0"),
+    "month_currency_unique": ("stg_finance__fx_rates", "grain", ["month", "currency"]),
+    "rate_positive": ("stg_finance__fx_rates", "expressions", "rate_to_cny > 0"),
+}
+# how the test's failing rows name each rule: (column or expression, rule)
+FAILING_ROW = {
+    "contract_id_unique": ("contract_id", "unique"), "line_key_unique": ("contract_id, line_no", "grain"),
+    "payment_id_unique": ("payment_id", "unique"), "cost_id_unique": ("cost_id", "unique"),
+    "month_currency_unique": ("month, currency", "grain"), "rate_positive": ("rate_to_cny > 0", "expression_is_true"),
 }
 
 
@@ -104,17 +110,18 @@ def manifest_tests() -> list[dict]:
     return [n for n in nodes.values() if n["resource_type"] == "test"]
 
 
-def owning_test(tests: list[dict], model: str, name: str, arg) -> dict:
-    """The dbt test ``name`` attached to ``model`` with the column, columns or expression ``arg``."""
+def owning_test(tests: list[dict], model: str, argument: str, value) -> dict:
+    """The ``column_rules`` test of ``model`` whose ``argument`` (unique, grain, expressions) holds ``value``."""
     found = []
     for t in tests:
         meta = t.get("test_metadata") or {}
         kwargs = meta.get("kwargs") or {}
-        if meta.get("name") != name or not (t.get("attached_node") or "").endswith(f".{model}"):
+        if meta.get("name") != "column_rules" or not (t.get("attached_node") or "").endswith(f".{model}"):
             continue
-        if arg in (t.get("column_name"), kwargs.get("combination_of_columns"), kwargs.get("expression")):
+        held = kwargs.get(argument) or []
+        if value == held or value in held:
             found.append(t)
-    assert len(found) == 1, (model, name, arg, len(found))
+    assert len(found) == 1, (model, argument, value, len(found))
     return found[0]
 
 
@@ -179,10 +186,14 @@ def test_each_structural_rule_fails_exactly_one_dbt_test_and_no_great_expectatio
                            "unit_test")
     assert code == 1
     failed = {uid: r for uid, r in results.items() if r["status"] != "pass"}
-    tests = {t["unique_id"]: t for t in manifest_tests()}
-    owners = {owning_test(list(tests.values()), *spec)["unique_id"]: rule for rule, spec in STRUCTURAL_RULES.items()}
-    assert set(failed) == set(owners), sorted(failed)
-    assert all(r["status"] == "fail" and r["failures"] == 1 for r in failed.values())
+    tests = manifest_tests()
+    owners = {owning_test(tests, *spec)["unique_id"] for spec in STRUCTURAL_RULES.values()}
+    assert set(failed) == owners, sorted(failed)
+    assert all(r["status"] == "fail" for r in failed.values())
+    # each test's failing rows name its rules: exactly the six, each broken by one row
+    with duckdb.connect(str(copy), read_only=True) as con:
+        rows = sorted(row for r in failed.values() for row in con.execute(r["compiled_code"]).fetchall())
+    assert rows == sorted((*FAILING_ROW[rule], 1) for rule in STRUCTURAL_RULES)
 
     # Great Expectations reads the same (hostile) staging data through the check views and reports
     # none of these rows: no rule of its own repeats them
@@ -228,8 +239,9 @@ def test_a_structural_failure_in_the_nightly_build_blocks_publishing(built, tmp_
     code, out = bdw_run(root, capsys)
     assert code == 1, out
     assert "NOT published" in out and sha256(wh) == before
-    assert "expression_is_true_stg_finance__fx_rates_rate_to_cny__rate_to_cny_0" in out
-    assert "unique_base_finance__payments_payment_id" in out
+    # the summary names each failing rule by its column (bdw.quality.summary.failing_columns)
+    assert "column_rules_stg_finance__fx_rates: rate_to_cny > 0: rows break it (1 row)" in out, out
+    assert "column_rules_base_finance__payments: payment_id: the same value twice (1 row)" in out, out
     # the checks step never ran: Great Expectations recorded nothing for this run
     run_id = query(root / "work" / "work.duckdb", "SELECT run_id FROM raw._run_context")[0][0]
     assert query(root / "work" / "work.duckdb", "SELECT count(*) FROM dq.validation_results WHERE run_id = ?",

@@ -16,10 +16,28 @@ DBT_TARGET = DBT_PROJECT_DIR / "target"
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
-    return dbt_test_lines(run_id, max_lines=max_lines) + _gx_lines(con, settings, run_id, max_lines)
+    return dbt_test_lines(run_id, max_lines=max_lines, con=con) + _gx_lines(con, settings, run_id, max_lines)
 
 
-def dbt_test_lines(run_id: str, target: Path = DBT_TARGET, max_lines: int = 20) -> list[str]:
+RULE_WORDS = {"not_null": "empty", "unique": "the same value twice", "accepted_values": "a value not allowed",
+              "expression_is_true": "rows break it", "grain": "two rows for one key"}
+
+
+def failing_columns(con: duckdb.DuckDBPyConnection | None, result: dict) -> list[str]:
+    """The failing (column, rule) rows of a ``column_rules`` test (dbt/tests/generic/column_rules.sql),
+    by running its compiled query again on the working database: the test's own rows name them."""
+    code = result.get("compiled_code")
+    if con is None or not code or not str(result.get("unique_id", "")).startswith("test.bdw.column_rules_"):
+        return []
+    try:
+        rows = con.execute(code).fetchall()
+    except duckdb.Error:
+        return []
+    return [f"{column}: {RULE_WORDS.get(rule, rule)} ({n} row{'' if n == 1 else 's'})" for column, rule, n in rows]
+
+
+def dbt_test_lines(run_id: str, target: Path = DBT_TARGET, max_lines: int = 20,
+                   con: duckdb.DuckDBPyConnection | None = None) -> list[str]:
     """The dbt tests that failed with severity error in the run's build (dbt's run_results.json in
     the run's invocation folder, ``<op>-<run id's first 7>-<hash>``): a failing structural rule stops
     the build, and its name says which rule (docs/data_quality.md). Nothing when all passed."""
@@ -38,7 +56,9 @@ def dbt_test_lines(run_id: str, target: Path = DBT_TARGET, max_lines: int = 20) 
         name = str(r["unique_id"]).split(".")[2]
         if r["status"] == "fail":
             n = int(r.get("failures") or 0)
-            lines.append(f"  ERROR {name}: {n} failing row{'' if n == 1 else 's'}")
+            columns = failing_columns(con, r)
+            counted = f"{n} failing row{'' if n == 1 else 's'}"
+            lines.append(f"  ERROR {name}: " + ("; ".join(columns) if columns else counted))
         else:
             lines.append(f"  ERROR {name}: could not run: {str(r.get('message') or '').strip().splitlines()[0]}")
     if len(failed) > max_lines:
