@@ -7,9 +7,11 @@ the definitions are built (not when a module is imported).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -48,23 +50,41 @@ class DbtParseError(RuntimeError):
     """dbt could not parse the project: a model or YAML file is broken."""
 
 
+def _is_current(manifest: Path) -> bool:
+    return manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime()
+
+
 def ensure_manifest() -> Path:
     """Parse the dbt project when its manifest is missing or older than any dbt or seed file.
 
-    A parse needs no database, but dbt's profile names one: a placeholder path beside the target
-    folder, given to the dbt process only (this process's environment is left as it is)."""
+    Several processes may ask at once (the daemon's and the webserver's code servers at boot, test
+    workers): one parses, under a lock, into a folder of its own, and the manifest is renamed into
+    place, so nobody reads half a file. A parse needs no database, but dbt's profile names one: a
+    placeholder path, given to the dbt process only (this process's environment is left as it is)."""
     manifest = dbt_project.manifest_path
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_source_mtime():
+    if _is_current(manifest):
         return manifest
     target = DBT_PROJECT_DIR / dbt_project.target_path
     target.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, DUCKDB_PATH_ENV: str(target / "parse_only.duckdb")}
-    done = subprocess.run([dbt_executable(), "--no-send-anonymous-usage-stats", "parse", "--quiet",
-                           "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                           "--target-path", str(target)],
-                          cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
-    if done.returncode != 0 or not manifest.exists():
-        raise DbtParseError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(done.stdout + done.stderr)[-3000:]}")
+    with (target / ".parse.lock").open("a") as lock:
+        with contextlib.suppress(ImportError):  # no fcntl on Windows: one process at a time there
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if _is_current(manifest):  # another process parsed while this one waited
+            return manifest
+        private = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            env = {**os.environ, DUCKDB_PATH_ENV: str(private / "parse_only.duckdb")}
+            done = subprocess.run([dbt_executable(), "--no-send-anonymous-usage-stats", "parse", "--quiet",
+                                   "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+                                   "--target-path", str(private), "--log-path", str(private)],
+                                  cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True)
+            if done.returncode != 0 or not (private / "manifest.json").exists():
+                raise DbtParseError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(done.stdout + done.stderr)[-3000:]}")
+            os.replace(private / "manifest.json", manifest)
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
     return manifest
 
 
