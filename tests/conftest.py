@@ -34,6 +34,18 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
+def dbt_results_of_run(warehouse: Path) -> list[dict]:
+    """dbt's run_results of the nightly build of the run that published ``warehouse`` (its invocation
+    folder is named after the run's id: test workers running side by side each find their own)."""
+    import json
+
+    from bdw.settings import DBT_PROJECT_DIR
+
+    run_id = query(warehouse, "SELECT run_id FROM raw._run_context")[0][0]
+    (path,) = (DBT_PROJECT_DIR / "target").glob(f"bdw_dbt_models-{run_id[:7]}-*/run_results.json")
+    return json.loads(path.read_text())["results"]
+
+
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding=encoding, newline="") as f:

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 
 from dagster_dbt import DbtProject
@@ -96,17 +97,30 @@ NIGHTLY_BUILD = ("build", "--exclude-resource-type", "unit_test")
 PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 
-def keep_partial_parse(invocation_target: Path) -> None:
-    """Make the parse state of the build that just ran the one the next build starts from.
+def invocation_target(op_name: str, run_id: str, workdir: Path) -> Path:
+    """A new target folder for one dbt invocation (named as dagster-dbt names its own,
+    ``<op>-<run id's first 7>-<random>``), seeded with the parse state of the last build on the
+    same working database.
 
-    dagster-dbt seeds each invocation's target folder with the project's ``partial_parse.msgpack``,
-    but dbt re-parses the whole project (~3 s) unless that file was written under the same profile,
-    and the profile holds the working database's path, which ``ensure_manifest``'s parse does not
-    know. Copied back (atomically), the next run on the same working database parses partially."""
+    dbt re-parses the whole project (~7 s of CPU) unless its saved parse state was written under
+    the same profile, and the profile holds the working database's path: so each working folder
+    keeps its own state (``keep_partial_parse``), and the next build on it parses partially.
+    dagster-dbt copies the project's own ``target/partial_parse.msgpack`` only into a target
+    folder that has none."""
+    target = dbt_project.project_dir / dbt_project.target_path / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
+    target.mkdir(parents=True)
+    saved = workdir / PARTIAL_PARSE_FILE
+    if saved.exists():
+        shutil.copyfile(saved, target / PARTIAL_PARSE_FILE)
+    return target
+
+
+def keep_partial_parse(invocation_target: Path, workdir: Path) -> None:
+    """Keep the parse state of the build that just ran (atomically) for the next build on the same
+    working database (``invocation_target``)."""
     src = invocation_target / PARTIAL_PARSE_FILE
     if src.exists():
-        dst = dbt_project.project_dir / dbt_project.target_path / PARTIAL_PARSE_FILE
-        replace_atomically(dst, lambda tmp: shutil.copyfile(src, tmp))
+        replace_atomically(workdir / PARTIAL_PARSE_FILE, lambda tmp: shutil.copyfile(src, tmp))
 
 
 KEEP_INVOCATION_TARGETS = 3

@@ -36,7 +36,7 @@ import pytest
 from bdw.cli import main
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
-from conftest import CONTRACT_HEADER, query, write_csv
+from conftest import CONTRACT_HEADER, dbt_results_of_run, query, write_csv
 
 AS_OF = "2026-02-15"
 S2025 = 13_579_999.99  # 1.2M + 770k + 750k + 5M + 4,999,999.99 + 650k + 210k
@@ -572,7 +572,5 @@ def test_dbt_unit_tests_pass(wh, tmp_path):
     assert len(defined) >= 3 and set(ran) == defined
     assert set(ran.values()) == {"pass"}
     # ... and the nightly build of this module's run did not run them
-    nightly = max((DBT_PROJECT_DIR / "target").glob("bdw_dbt_models-*/run_results.json"),
-                  key=lambda p: p.stat().st_mtime)
-    kinds = {r["unique_id"].split(".")[0] for r in json.loads(nightly.read_text())["results"]}
+    kinds = {r["unique_id"].split(".")[0] for r in dbt_results_of_run(wh)}
     assert "unit_test" not in kinds and {"model", "test", "seed"} <= kinds

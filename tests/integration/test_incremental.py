@@ -17,7 +17,7 @@ from bdw.cli import main
 from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
-from conftest import ingest, query, write_csv
+from conftest import dbt_results_of_run, ingest, query, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency", "is_deleted"]
 # history tables grow by one batch per run by design: a rebuilt warehouse has one run of history
@@ -151,8 +151,8 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     for rel in new_day:
         shutil.move(held / rel, inbox / rel)
     assert main(args) == 0
-    # dbt parsed the whole project in the first run (its profile names this working database, the
-    # parse state it found did not) and only partially in the second (bdw.dbt_project.keep_partial_parse)
+    # dbt parsed the whole project in the first run (a new working folder has no parse state) and only
+    # partially in the second (bdw.dbt_project.keep_partial_parse keeps it per working database)
     first_log, second_log = (p.read_text() for p in sorted((work / "logs").glob("run_*.log")))
     assert "Unable to do partial parsing" in first_log
     assert "Unable to do partial parsing" not in second_log and re.search(r"Found \d+ models", second_log)
@@ -161,26 +161,27 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     loaded = sorted(f for (f,) in query(
         wh, "SELECT file FROM raw._load_manifest WHERE run_id = ? AND status IN ('loaded', 'partial')", [last_run]))
     assert loaded == new_day  # nothing else was read again
-    assert base_models_merged_incrementally() == BASE_MODELS
+    assert base_models_merged_incrementally(wh) == BASE_MODELS
     assert published_differences(sample_warehouse, wh) == []
 
     # --full-refresh rebuilds the merged models from raw, to the same result
     assert main([*args, "--full-refresh"]) == 0
-    assert base_models_merged_incrementally() == set()
+    assert base_models_merged_incrementally(wh) == set()
     assert published_differences(sample_warehouse, wh) == []
-    # each dbt invocation leaves a target folder; runs keep only the newest few
+    # each dbt invocation leaves a target folder; runs keep only the newest few: the sample's build,
+    # KEEP_INVOCATION_TARGETS builds ago, has gone (whatever builds other test workers made meanwhile)
     target = dbt_project.project_dir / dbt_project.target_path
-    assert len(list(target.glob("bdw_dbt_models-*"))) <= KEEP_INVOCATION_TARGETS
+    assert KEEP_INVOCATION_TARGETS <= 3
+    first = query(sample_warehouse, "SELECT run_id FROM raw._run_context")[0][0]
+    assert not list(target.glob(f"bdw_dbt_models-{first[:7]}-*"))
 
 
 BASE_MODELS = {p.stem for p in (DBT_PROJECT_DIR / "models" / "staging" / "base").glob("base_*.sql")}
 
 
-def base_models_merged_incrementally() -> set[str]:
-    """The base models that the newest dbt build of a run compiled with the incremental filter."""
-    target = dbt_project.project_dir / dbt_project.target_path
-    newest = max((p for p in target.glob("bdw_dbt_models-*/run_results.json")),
-                 key=lambda p: p.stat().st_mtime)
-    results = json.loads(newest.read_text())["results"]
+def base_models_merged_incrementally(wh: Path) -> set[str]:
+    """The base models that the dbt build of the run that published ``wh`` compiled with the
+    incremental filter."""
+    results = dbt_results_of_run(wh)
     return {r["unique_id"].rsplit(".", 1)[-1] for r in results
             if r["unique_id"].startswith("model.") and "semi join touched" in (r.get("compiled_code") or "")}

@@ -10,7 +10,13 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from bdw.assets.checks import preload_in_background
 from bdw.assets.ingestion import WRITER_POOL
-from bdw.dbt_project import NIGHTLY_BUILD, dbt_project, keep_partial_parse, prune_invocation_targets
+from bdw.dbt_project import (
+    NIGHTLY_BUILD,
+    dbt_project,
+    invocation_target,
+    keep_partial_parse,
+    prune_invocation_targets,
+)
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
@@ -54,11 +60,13 @@ def _build(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings
     preload_in_background()  # the job runs in one process (bdw.definitions): the checks step comes next
     with duckdb.get_connection() as con:
         write_run_context(con, bdw.as_of_date(), context.run.run_id)
-    invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context)
+    target = invocation_target(context.op_def.name, context.run.run_id, settings.workdir)
+    invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context,
+                         target_path=target)
     for i, event in enumerate(invocation.stream()):
         if i == 0:
             fault_point("dbt:running")
         yield event
-    keep_partial_parse(invocation.target_path)
+    keep_partial_parse(invocation.target_path, settings.workdir)
     prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
