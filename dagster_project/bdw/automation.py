@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-from pathlib import Path
 
 from dagster import (
     DefaultScheduleStatus,
@@ -15,33 +14,9 @@ from dagster import (
     sensor,
 )
 
-from bdw.contract import SOURCES
-from bdw.ingest import inbox_files
-from bdw.ingest.readers import file_hash
 from bdw.resources import BdwSettings
+from bdw.run_state import Seen, scan_inbox
 from bdw.settings import schedule_settings
-
-Seen = dict[str, list]  # inbox-relative path -> [size, mtime_ns, sha256]
-
-
-def scan_inbox(inbox: Path, seen: Seen) -> tuple[list[str], Seen]:
-    """Files whose content is new since ``seen`` (a touched but unchanged file is not new), and the
-    updated record. Content hashes are computed only for files whose size or mtime changed."""
-    new: list[str] = []
-    now: Seen = {}
-    for source in SOURCES:
-        for path in inbox_files(inbox / source):
-            rel = path.relative_to(inbox).as_posix()
-            stat = path.stat()
-            before = seen.get(rel)
-            if before and before[0] == stat.st_size and before[1] == stat.st_mtime_ns:
-                now[rel] = before
-                continue
-            digest = file_hash(path)
-            now[rel] = [stat.st_size, stat.st_mtime_ns, digest]
-            if not before or before[2] != digest:
-                new.append(rel)
-    return new, now
 
 
 def nightly_schedule(job) -> ScheduleDefinition:

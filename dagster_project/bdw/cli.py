@@ -30,13 +30,23 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bdw.instance import InstanceError
-    from bdw.pipeline import run_pipeline
-
     settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
     if not settings.inbox.is_dir():
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
+    if not args.full_refresh:
+        from bdw.run_context import resolve_as_of
+        from bdw.run_state import nothing_changed
+
+        as_of = resolve_as_of(settings, args.as_of)
+        if last := nothing_changed(settings, as_of):
+            print(f"bdw run as of {as_of}: nothing changed since run {last.run_id[:8]} (no new, changed or removed "
+                  f"file in {settings.inbox}, the same as-of date, project and configuration).\n"
+                  f"Published {settings.warehouse} is left as it is.")
+            return 0
+    from bdw.instance import InstanceError
+    from bdw.pipeline import run_pipeline
+
     try:
         outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
     except InstanceError as e:

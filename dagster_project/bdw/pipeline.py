@@ -20,6 +20,7 @@ from bdw.catalog import relation_exists
 from bdw.ingest.outcome import FileStatus
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
+from bdw.run_state import record_published, scan_before_run
 from bdw.settings import Settings
 from bdw.sql import lit
 
@@ -64,6 +65,7 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
                   file=sys.stderr)
         for holder in pool_holders(where, WRITER_POOL):
             print(f"waiting for run {holder} to release the working database (pool {WRITER_POOL})", file=sys.stderr)
+        inbox_state = scan_before_run(settings)
         # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
         with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
             result = job.execute_in_process(
@@ -83,7 +85,9 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     published = not any(f.startswith("warehouse:") for f in failures) and _mtime(settings.warehouse) != before
     outcome = RunOutcome(result.success, published, run_id, as_of, settings.warehouse, failures,
                          log=log_path, phases=phases, instance=instance_line)
-    if not result.success:
+    if result.success:
+        record_published(settings, run_id, as_of, inbox_state)
+    else:
         # under the daemon the run-failure sensor sends this; a run of `bdw run` is not one of the
         # code location's runs (it has no remote origin), so the sensor leaves it to this call
         notify_run_failure(settings, run_id=run_id, failures=failures, as_of=as_of, log=log_path)

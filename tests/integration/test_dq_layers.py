@@ -74,9 +74,9 @@ def inbox(root: Path) -> Path:
     return box
 
 
-def bdw_run(root: Path, capsys) -> tuple[int, str]:
+def bdw_run(root: Path, capsys, *extra: str) -> tuple[int, str]:
     code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "pub" / "wh.duckdb"),
-                 "--workdir", str(root / "work")])
+                 "--workdir", str(root / "work"), *extra])
     return code, capsys.readouterr().out
 
 
@@ -236,7 +236,8 @@ def test_a_structural_failure_in_the_nightly_build_blocks_publishing(built, tmp_
         con.execute("UPDATE raw.fx_rates SET rate_to_cny = 0 WHERE month = '2025-04'")
         con.execute("INSERT INTO staging.base_finance__payments SELECT * FROM staging.base_finance__payments "
                     "WHERE payment_id = 'P2'")
-    code, out = bdw_run(root, capsys)
+    # the next day's run (the inbox is unchanged: on the same day nothing would be rebuilt)
+    code, out = bdw_run(root, capsys, "--as-of", "2025-05-04")
     assert code == 1, out
     assert "NOT published" in out and sha256(wh) == before
     # the summary names each failing rule by its column (bdw.quality.summary.failing_columns)
