@@ -1,18 +1,18 @@
 """The XLSX template the manager's team fills in with the KPIs measured by hand
 (``bdw template manual-measurements --out FILE``; docs/operations.md).
 
-Sheet 1 (``Measurements``) is what the inbox reads: a title row, a row of Chinese hints, then the
-header, and empty rows to fill in. The header is the contract's own column names (``kpi_id``,
-``period``, ``segment``, ``value``, ``measured_at``, ``source_note``), not the ``zh`` profile's aliases,
-so the file loads in any inbox folder whatever its mapping profile; the Chinese names stand in the
-hints row above it. The reader takes the first sheet and its first row that looks like a header
-(``bdw.ingest.prepare.header_test``), so the title and hints rows are skipped, and an unfilled
-template loads as it is, with no rows.
+Sheet 1 (``Measurements``) is what the inbox reads (docs/contract.md section 1: the first sheet, the
+header in its first non-empty row): the header in row 1 and empty rows to fill in, nothing else. The
+header is the contract's own column names (``kpi_id``, ``period``, ``segment``, ``value``,
+``measured_at``, ``source_note``), not the ``zh`` profile's aliases, so the file loads in any inbox
+folder whatever its mapping profile; each header cell carries its Chinese name and what to write as a
+cell comment, and an unfilled template loads as it is, with no rows.
 
 Sheet 2 (``KPIs``) lists the seed's KPIs measured by hand (``bdw.manual_kpis``) with their Chinese and
 English labels, unit, how to write a value, the periods they are given for and their targets; the
 kpi_id cells of sheet 1 offer that list (an Excel drop-down). Sheet 3 (``说明 Instructions``) says how
-to fill it in. The seed is the one list: a node added there is in the next template written.
+to fill it in, with the columns in Chinese and English. The seed is the one list: a node added there
+is in the next template written.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ SOURCE = "manual_measurements"
 DATA_SHEET = "Measurements"
 KPI_SHEET = "KPIs"
 INSTRUCTIONS_SHEET = "说明 Instructions"
-HEADER_ROW = 3  # title, hints, header
+HEADER_ROW = 1  # the first non-empty row of the first sheet
 ROWS = 500  # the rows offered for filling in (drop-down, date format)
-TITLE = "手工测量指标 · KPIs measured by hand — 每行一个数值 one value per row; 指标列表见 KPIs 页 (list on sheet KPIs)"
 HINTS = {  # the Chinese name of each column (the zh profile's alias) and what to write
     "kpi_id": "指标编号 · 从下拉列表选择 (pick from the list)",
     "period": "期间 · 2026 / 2026-Q2 / 2026-05",
@@ -48,13 +47,13 @@ UNIT_HELP = {
 }
 INSTRUCTIONS = (
     "如何填写 · How to fill it in",
-    "1. 在 Measurements 页第 4 行起每行填一个数值：指标编号、期间、维度（留空即 all）、数值、测量日期、来源说明。",
-    "   One value per row from row 4 of sheet Measurements: kpi_id, period, segment (blank = all), value, "
+    "1. 在 Measurements 页第 2 行起每行填一个数值：指标编号、期间、维度（留空即 all）、数值、测量日期、来源说明。",
+    "   One value per row from row 2 of sheet Measurements: kpi_id, period, segment (blank = all), value, "
     "measured_at, source_note.",
     "2. 期间写年 2026、季度 2026-Q2 或月份 2026-05；比率写小数（0.85 即 85%）。",
     "   A period is a year (2026), a quarter (2026-Q2) or a month (2026-05); a ratio is a fraction (0.85 = 85%).",
-    "3. 不要修改第 3 行的表头。",
-    "   Leave the header in row 3 as it is.",
+    "3. 不要修改第 1 行的表头，也不要在表头上方插入行。",
+    "   Leave the header in row 1 as it is, with nothing above it.",
     "4. 把文件放进收件箱的 manual_measurements 文件夹，文件名以日期开头，如 2026-07-05_manual.xlsx。",
     "   Drop the file in the inbox folder manual_measurements/, named with a leading date, e.g. "
     "2026-07-05_manual.xlsx.",
@@ -91,21 +90,15 @@ def write_manual_template(path: Path) -> int:
     """Write the template to ``path`` (its folder is made); returns how many KPIs it lists."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
-    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.styles import Font, PatternFill
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    columns = SOURCES[SOURCE].column_names[:-1]  # the contract's columns but is_deleted
+    columns = [c for c in SOURCES[SOURCE].column_names if c != "is_deleted"]  # a correction needs no deletion
     kpis = kpi_rows()
     wb = Workbook()
     data = wb.active
     data.title = DATA_SHEET
-    data.append([TITLE])
-    data.append([HINTS.get(c, "") for c in columns])
     data.append(list(columns))
-    data["A1"].font = Font(bold=True, size=13)
-    for cell in data[2]:
-        cell.font = Font(italic=True, color="666666")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
     for cell in data[HEADER_ROW]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE7F3")
@@ -135,6 +128,10 @@ def write_manual_template(path: Path) -> int:
     notes = wb.create_sheet(INSTRUCTIONS_SHEET)
     for line in INSTRUCTIONS:
         notes.append([line])
+    notes.append([])
+    notes.append(["列 · column", "中文 · 怎么写 · what to write"])
+    for c in columns:
+        notes.append([c, HINTS.get(c, "")])
     notes["A1"].font = Font(bold=True, size=13)
     notes.column_dimensions["A"].width = 120
 

@@ -124,8 +124,10 @@ def test_the_template_lists_the_seeds_nodes_and_its_header_is_the_contracts(tmp_
     assert wb.sheetnames[:2] == [DATA_SHEET, KPI_SHEET]  # the inbox reads the first sheet
     data = wb[DATA_SHEET]
     assert [c.value for c in data[HEADER_ROW]] == HEADER
+    assert HEADER_ROW == 1  # docs/contract.md section 1: the header in the first non-empty row of the first sheet
     assert data.max_row == HEADER_ROW + 500 and all(c.value is None for row in data.iter_rows(min_row=HEADER_ROW + 1)
                                                     for c in row)
+    assert "指标编号" in data["A1"].comment.text  # the Chinese name, as a comment
     listed = [r for r in wb[KPI_SHEET].iter_rows(min_row=2, values_only=True)]
     assert [r[0] for r in listed] == [k.kpi_id for k in manual_kpis()]
     satisfaction = next(r for r in listed if r[0] == "customer_satisfaction")
@@ -133,7 +135,7 @@ def test_the_template_lists_the_seeds_nodes_and_its_header_is_the_contracts(tmp_
     budget = next(r for r in listed if r[0] == "budget_spent")
     assert budget[6] == "2026: ≤ 13,800,000"
     (pick,) = data.data_validations.dataValidation
-    assert pick.formula1 == f"={KPI_SHEET}!$A$2:$A${len(listed) + 1}" and "A4:A503" in str(pick.sqref)
+    assert pick.formula1 == f"={KPI_SHEET}!$A$2:$A${len(listed) + 1}" and "A2:A501" in str(pick.sqref)
 
 
 def test_the_template_loads_as_it_is_and_filled_in(con, tmp_settings, tmp_path):
@@ -164,9 +166,9 @@ def test_the_template_loads_as_it_is_and_filled_in(con, tmp_settings, tmp_path):
     (f,) = [f for f in r.files if f.file.endswith("2026-11-20_manual.xlsx")]
     assert (f.status, f.rows_loaded, f.rows_rejected) == ("loaded", 3, 0), f.issues
     assert loaded(con) == [
-        ("customer_satisfaction", "2026-Q2", "all", 0.86, dt.date(2026, 7, 3), "Q2 survey, n=143", 4),
-        ("budget_spent", "2026", "all", 11_650_000.0, dt.date(2026, 11, 17), "finance budget report", 5),
-        ("certified_itil4", "2026", "all", 5.0, dt.date(2026, 11, 16), None, 6),
+        ("customer_satisfaction", "2026-Q2", "all", 0.86, dt.date(2026, 7, 3), "Q2 survey, n=143", 2),
+        ("budget_spent", "2026", "all", 11_650_000.0, dt.date(2026, 11, 17), "finance budget report", 3),
+        ("certified_itil4", "2026", "all", 5.0, dt.date(2026, 11, 16), None, 4),
     ]
 
 
