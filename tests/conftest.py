@@ -4,7 +4,10 @@ warehouse built once per session (dbt and Dagster start-up are the slow part).""
 from __future__ import annotations
 
 import csv
+import json
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.pop("DAGSTER_HOME", None)
 
 from bdw.ingest import ingest_source  # noqa: E402
-from bdw.settings import Settings, load_settings  # noqa: E402
+from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).parent / "data"
@@ -37,13 +40,22 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
 def dbt_results_of_run(warehouse: Path) -> list[dict]:
     """dbt's run_results of the nightly build of the run that published ``warehouse`` (its invocation
     folder is named after the run's id: test workers running side by side each find their own)."""
-    import json
-
-    from bdw.settings import DBT_PROJECT_DIR
-
     run_id = query(warehouse, "SELECT run_id FROM raw._run_context")[0][0]
     (path,) = (DBT_PROJECT_DIR / "target").glob(f"bdw_dbt_models-{run_id[:7]}-*/run_results.json")
     return json.loads(path.read_text())["results"]
+
+
+def dbt_on(database: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, dict]]:
+    """dbt on ``database`` (a copy of a working database) with its own target folder; the exit code
+    and the results by node name."""
+    dbt = Path(shutil.which(dbt_executable()))
+    done = subprocess.run(
+        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={DUCKDB_PATH_ENV: str(database), "PATH": str(dbt.parent) + ":/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300)
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    return done.returncode, {r["unique_id"]: r for r in results}
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

@@ -86,6 +86,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_template(args: argparse.Namespace) -> int:
+    from bdw.manual_template import write_manual_template
+
+    out = Path(args.out)
+    try:
+        kpis = write_manual_template(out)
+    except OSError as e:
+        print(f"error: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    print(f"wrote {out}: the template for the KPIs measured by hand ({kpis} KPIs on its sheet KPIs). Fill in "
+          "sheet Measurements and drop the file in the inbox folder manual_measurements/")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     data = Path(args.data)
     inbox = data / "inbox"
@@ -125,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "data/warehouse.duckdb)")
     p_report.add_argument("--out", default=None, help="the HTML file (default: <warehouse stem>_report.html beside it)")
     p_report.set_defaults(func=cmd_report)
+
+    t = sub.add_parser("template", help="write a template to fill in by hand (manual-measurements: the KPIs "
+                       "measured by hand)")
+    t.add_argument("name", choices=["manual-measurements"])
+    t.add_argument("--out", required=True, help="the .xlsx file to write")
+    t.set_defaults(func=cmd_template)
 
     d = sub.add_parser("demo", help="write the sample inbox into data/ and run the pipeline on it")
     d.add_argument("--data", default=str(REPO_ROOT / "data"))

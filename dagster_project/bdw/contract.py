@@ -51,6 +51,8 @@ class Column:
     pattern: str | None = None  # regular expression a str value must match (after trimming)
     pattern_help: str | None = None  # the pattern in words, for the report
     positive: bool = False  # a number that must be greater than 0 (an fx rate, a quota)
+    default: str | None = None  # the value of a blank cell, or of a column the file lacks (segment: all)
+    manual_kpi: bool = False  # a kpi_id that must name a KPI measured by hand (family manual in the seed)
 
     @property
     def sql_type(self) -> str:
@@ -76,7 +78,7 @@ class Source:
     name: str
     columns: tuple[Column, ...]
     policy: Policy
-    system: str  # the system that exports it, for the dbt source name: crm, finance, hr
+    system: str  # the system that exports it, for the staging models' names: crm, finance, hr, manual
     required_when: tuple[RequiredWhen, ...] = ()
     description: str = ""
     extra: dict[str, str] = field(default_factory=dict)
@@ -97,8 +99,9 @@ class Source:
 
     @property
     def mandatory_headers(self) -> tuple[str, ...]:
-        """Columns a file must have (a missing one quarantines the file)."""
-        return tuple(c.name for c in self.columns if c.required or c.key)
+        """Columns a file must have (a missing one quarantines the file); a column with a default
+        may be left out."""
+        return tuple(c.name for c in self.columns if (c.required or c.key) and c.default is None)
 
 
 def _c(name: str, type: ColumnType = "str", **kw) -> Column:  # noqa: A002 - mirrors the contract
@@ -107,6 +110,7 @@ def _c(name: str, type: ColumnType = "str", **kw) -> Column:  # noqa: A002 - mir
 
 _DELETED = _c("is_deleted", "bool")
 _PERIOD_MONTH_OR_QUARTER = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
+_PERIOD_YEAR_QUARTER_OR_MONTH = r"^\d{4}(-(0[1-9]|1[0-2]|Q[1-4]))?$"
 
 _SOURCES: tuple[Source, ...] = (
     Source("accounts", (
@@ -254,6 +258,16 @@ _SOURCES: tuple[Source, ...] = (
         _c("period", key=True, pattern=r"^\d{4}(-Q[1-4])?$", pattern_help="a year like 2026 or a quarter like 2026-Q1"),
         _c("quota_cny", "money", required=True, positive=True),
     ), "file", "hr", description="sales quotas per rep and year or quarter, from sales ops (optional)"),
+    Source("manual_measurements", (
+        _c("kpi_id", key=True, manual_kpi=True),
+        _c("period", key=True, pattern=_PERIOD_YEAR_QUARTER_OR_MONTH,
+           pattern_help="a year like 2026, a quarter like 2026-Q2 or a month like 2026-05"),
+        _c("segment", key=True, default="all"),
+        _c("value", "decimal", required=True),
+        _c("measured_at", "date", required=True),
+        _c("source_note"),
+    ), "row", "manual",
+        description="KPIs measured by hand, typed in by the manager's team (optional)"),
 )
 
 

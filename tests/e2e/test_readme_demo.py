@@ -29,6 +29,7 @@ STAGING = {
     "contracts": "stg_finance__contracts", "contract_lines": "stg_finance__contract_lines",
     "payments": "stg_finance__payments", "costs": "stg_finance__costs", "fx_rates": "stg_finance__fx_rates",
     "reps": "stg_hr__reps", "rep_reviews": "stg_hr__rep_reviews", "quotas": "stg_hr__quotas",
+    "manual_measurements": "stg_manual__measurements",
 }
 
 
@@ -88,7 +89,8 @@ def expected_counts(inbox: Path) -> dict[str, tuple[int, int]]:
         latest: dict[tuple, dict] = {}
         for r in rows:
             key = tuple(_date_key(r.get(k)) if source.column(k).type == "date" else (r.get(k) or "").strip().upper()
-                        if k == "currency" else (r.get(k) or "").strip() for k in source.key)
+                        if k == "currency" else (r.get(k) or "").strip() or (source.column(k).default or "")
+                        for k in source.key)
             latest[key] = r
         live = sum(1 for r in latest.values() if (r.get("is_deleted") or "").strip().lower() not in TRUE_WORDS)
         out[name] = (len(rows), live)

@@ -24,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 STATUS_EN = {"met": "Met", "on_track": "On track", "at_risk": "At risk", "off_track": "Off track", "missed": "Missed",
-             None: "No target"}
+             "no_data": "No data", None: "No target"}
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -92,6 +92,11 @@ def rendered(sample_warehouse: Path, tmp_path_factory) -> dict:
                 "targets": {tuple(r.get_attribute(f"data-{a}") for a in ("kpi", "period", "segment")): r.inner_text()
                             for r in page.query_selector_all("tr.target-row")},
                 "kpis": {r.get_attribute("data-kpi"): r.inner_text() for r in page.query_selector_all("tr.kpi-row")},
+                "targets_by_hand": {tuple(r.get_attribute(f"data-{a}") for a in ("kpi", "period", "segment"))
+                                    for r in page.query_selector_all("tr.target-row[data-by-hand]")},
+                "kpis_by_hand": {r.get_attribute("data-kpi")
+                                 for r in page.query_selector_all("tr.kpi-row[data-by-hand]")},
+                "summary": page.inner_text("#summary"),
                 "team": [(r.get_attribute("data-rep"), r.get_attribute("data-status"), r.inner_text())
                          for r in page.query_selector_all("tr.team-row")],
                 "plan_table": [c.text_content() for c in page.query_selector_all("#plan details tr")],
@@ -158,6 +163,35 @@ def test_scorecard_shows_every_target_and_kpi(rendered: dict, sample_warehouse: 
         text = rendered["kpis"][kpi_id]
         for expected in (fmt(value, unit), STATUS_EN[status], zh, en):
             assert expected in text, f"{kpi_id}: {expected!r} not in {text!r}"
+
+
+def test_the_whole_battle_map_computed_and_measured_by_hand(rendered: dict, sample_warehouse: Path) -> None:
+    """Every target of the as-of year in the seed is on the page, whether the warehouse computes the
+    KPI or the manager's team measures it by hand; those measured by hand say so, with the team's note
+    and the date, and a target nobody measured shows as no data (not missed)."""
+    (as_of,) = query(sample_warehouse, "SELECT max(as_of_date) FROM marts.dim_periods")[0]
+    seeded = {(k, p, s) for k, p, s in query(sample_warehouse, """
+        SELECT t.kpi_id, t.period, t.segment FROM seeds.kpi_targets AS t
+        JOIN marts.dim_periods AS p USING (period_type, period) WHERE p.period_year = ? AND p.has_begun""",
+                                             [as_of.year])}
+    manual = {k for (k,) in query(sample_warehouse, "SELECT kpi_id FROM seeds.kpi_definitions WHERE family = 'manual'")}
+    assert set(rendered["targets"]) == seeded  # the whole battle map of the year
+    assert {k for k, _, _ in seeded} & manual and {k for k, _, _ in seeded} - manual  # both kinds
+    assert rendered["targets_by_hand"] == {key for key in seeded if key[0] in manual}
+    rows = query(sample_warehouse, """
+        SELECT kpi_id, period, segment, status, measured_at, source_note FROM marts.kpi_scorecard
+        WHERE is_measured_by_hand AND target IS NOT NULL AND period LIKE ?""", [f"{as_of.year}%"])
+    assert {r[3] for r in rows} >= {"on_track", "at_risk", "off_track", "no_data"}
+    for kpi_id, period, segment, status, measured_at, note in rows:
+        text = rendered["targets"][(kpi_id, period, segment)]
+        assert "measured by hand" in text, kpi_id
+        if status == "no_data":
+            assert measured_at is None and "No data" in text and "not measured yet" in text and "Missed" not in text
+        else:
+            assert note in text and f"measured {measured_at.isoformat()}" in text, text
+    assert rendered["kpis_by_hand"] == manual  # the "every KPI" table marks them too
+    no_data = sum(1 for r in rows if r[3] == "no_data")
+    assert f"{no_data}\n{as_of.year} 手工指标缺数据 · no value measured by hand" in rendered["summary"]
 
 
 def test_the_year_against_its_plan(rendered: dict, sample_warehouse: Path) -> None:

@@ -14,16 +14,15 @@ import datetime as dt
 import hashlib
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from bdw.cli import main
-from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
+from bdw.settings import load_settings
 
-from conftest import CONTRACT_HEADER, contract_row, query, write_csv
+from conftest import CONTRACT_HEADER, contract_row, dbt_on, query, write_csv
 
 LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
@@ -89,18 +88,6 @@ def built(tmp_path_factory) -> dict:
     wh = root / "pub" / "wh.duckdb"
     run_id = query(wh, "SELECT run_id FROM raw._run_context")[0][0]
     return {"root": root, "code": code, "wh": wh, "work_db": root / "work" / "work.duckdb", "run_id": run_id}
-
-
-def dbt_on(database: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, dict]]:
-    """dbt on ``database`` with its own target folder; the exit code and the results by node name."""
-    dbt = Path(shutil.which(dbt_executable()))
-    done = subprocess.run(
-        [str(dbt), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
-        env={DUCKDB_PATH_ENV: str(database), "PATH": str(dbt.parent) + ":/usr/bin:/bin", "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=300)
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
-    return done.returncode, {r["unique_id"]: r for r in results}
 
 
 def manifest_tests() -> list[dict]:

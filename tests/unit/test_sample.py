@@ -28,7 +28,7 @@ SCALED = (
     "costs",
     "customer_financials",
 )
-FIXED = ("reps", "partners", "fx_rates", "rep_reviews", "quotas")
+FIXED = ("reps", "partners", "fx_rates", "rep_reviews", "quotas", "manual_measurements")
 CHECK_IN = "ACT5"  # activity ids of the 2026 visit check-ins (a fixed team's visits: they do not scale)
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_([a-z_]+)( \(\d+\))?\.(csv|xlsx|parquet)$")
 

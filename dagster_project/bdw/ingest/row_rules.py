@@ -14,6 +14,7 @@ from functools import cache
 import duckdb
 
 from bdw.contract import FALSE_WORDS, TRUE_WORDS, Column, Source
+from bdw.manual_kpis import computed_kpi_ids, kpi_families, manual_kpis
 from bdw.settings import SEEDS_DIR
 from bdw.sql import lit, q
 
@@ -65,12 +66,14 @@ def present(column: Column) -> str:
     """The column's value with blanks and placeholders read as missing, for typed columns (a date
     or amount of ``N/A`` is no value, not a bad one) and CRM key fields. Other text is kept as
     written: a partner's region ``NA`` is North America. A placeholder that is one of an enum's own
-    values (region ``NA``) is that value."""
+    values (region ``NA``) is that value. A blank cell of a column with a default is the default."""
     if column.type == "str" and not column.crm_key:
-        return q(column.name)
-    own = {e.lower() for e in column.enum}
-    empty = [p for p in placeholders() if p not in own]
-    return f"CASE WHEN lower({q(column.name)}) IN {_in_list(empty)} THEN NULL ELSE {q(column.name)} END"
+        value = q(column.name)
+    else:
+        own = {e.lower() for e in column.enum}
+        empty = [p for p in placeholders() if p not in own]
+        value = f"CASE WHEN lower({q(column.name)}) IN {_in_list(empty)} THEN NULL ELSE {q(column.name)} END"
+    return value if column.default is None else f"COALESCE({value}, {lit(column.default)})"
 
 
 def parsed(column: Column) -> str:
@@ -93,8 +96,8 @@ def parsed(column: Column) -> str:
         case "enum":
             whens = " ".join(f"WHEN {lit(e.lower())} THEN {lit(e)}" for e in column.enum)
             return f"CASE lower({v}) {whens} END"
-        case _:
-            return q(column.name)  # text is stored as exported; staging normalises placeholders
+        case _:  # text is stored as exported; staging normalises placeholders
+            return q(column.name) if column.default is None else v
 
 
 def typed(column: Column) -> str:
@@ -146,6 +149,8 @@ def issue_exprs(source: Source) -> list[str]:
     for c in source.columns:
         if c.positive:
             out.append(_issue(c.name, f"{typed(c)} <= 0", "must be greater than 0", q(c.name)))
+        if c.manual_kpi:
+            out += manual_kpi_issues(source, c)
     for rw in source.required_when:
         if rw.reference:
             continue  # reported by the reference checks after the load, the row still loads
@@ -164,6 +169,67 @@ def issue_exprs(source: Source) -> list[str]:
         f"' appears on rows ' || array_to_string(list_sort(list(_row_number) OVER (PARTITION BY {key_typed})), ', ') "
         f"|| ' of this file', 'value': {key_text}}} END"
     )
+    return out
+
+
+def _period_type(period: str) -> str:
+    return (f"CASE WHEN regexp_matches({period}, '^\\d{{4}}$') THEN 'year' "
+            f"WHEN regexp_matches({period}, '^\\d{{4}}-Q[1-4]$') THEN 'quarter' "
+            f"WHEN regexp_matches({period}, '^\\d{{4}}-(0[1-9]|1[0-2])$') THEN 'month' END")
+
+
+def _period_start(period: str) -> str:
+    year = f"CAST(left({period}, 4) AS INTEGER)"
+    return (f"try(CASE {_period_type(period)} WHEN 'year' THEN make_date({year}, 1, 1) "
+            f"WHEN 'quarter' THEN make_date({year}, CAST(right({period}, 1) AS INTEGER) * 3 - 2, 1) "
+            f"WHEN 'month' THEN make_date({year}, CAST(right({period}, 2) AS INTEGER), 1) END)")
+
+
+def manual_kpi_issues(source: Source, column: Column) -> list[str]:
+    """The rules of a row of KPIs measured by hand (docs/contract.md, manual_measurements), against
+    the seed kpi_definitions (``bdw.manual_kpis``): ``column`` names a KPI of family ``manual``
+    (not an unknown id, not a KPI the warehouse computes), the period is one this KPI is given for
+    and does not begin after ``measured_at``, the segment is one it has, a share lies between 0 and
+    1 and a count is not negative. In words for the manager's team, who type these rows in."""
+    kpi, period, segment = typed(column), typed(source.column("period")), typed(source.column("segment"))
+    value, measured = typed(source.column("value")), typed(source.column("measured_at"))
+    manual = manual_kpis()
+    out = [
+        _issue(column.name, f"{kpi} NOT IN {_in_list(kpi_families())}",
+               "not a KPI of the battle map: use a kpi_id measured by hand (the template's KPIs sheet lists them)",
+               q(column.name)),
+        _issue(column.name, f"{kpi} IN {_in_list(computed_kpi_ids() or ('',))}",
+               "a KPI the warehouse computes from the exports, not one measured by hand: leave it out of this file",
+               q(column.name)),
+        _issue("period", f"{measured} < {_period_start(period)}",
+               "the period begins after measured_at: a value cannot be measured before its period starts",
+               q("period")),
+    ]
+    by_types: dict[tuple[str, ...], list[str]] = {}
+    by_dimensions: dict[tuple[str, ...], list[str]] = {}
+    for k in manual:
+        by_types.setdefault(k.period_types, []).append(k.kpi_id)
+        by_dimensions.setdefault(k.segment_dimensions, []).append(k.kpi_id)
+    for types, ids in by_types.items():
+        if set(types) != {"year", "quarter", "month"}:
+            out.append(_issue("period", f"{kpi} IN {_in_list(ids)} AND {_period_type(period)} NOT IN {_in_list(types)}",
+                              f"this KPI is measured per {' or '.join(types)}, not for this kind of period",
+                              q("period")))
+    for dimensions, ids in by_dimensions.items():
+        allowed = (f" AND NOT (regexp_matches({segment}, '^[a-z_]+=.+$') AND split_part({segment}, '=', 1) "
+                   f"IN {_in_list(dimensions)})") if dimensions else ""
+        rule = ("not a segment of this KPI: all, or " + " / ".join(f"{d}=<value>" for d in dimensions)
+                if dimensions else "this KPI has no segments: leave segment empty or write all")
+        out.append(_issue("segment", f"{kpi} IN {_in_list(ids)} AND {segment} <> 'all'{allowed}", rule,
+                          q("segment")))
+    shares = [k.kpi_id for k in manual if k.is_share]
+    if shares:
+        out.append(_issue("value", f"{kpi} IN {_in_list(shares)} AND NOT {value} BETWEEN 0 AND 1",
+                          "a share must lie between 0 and 1 (write 0.85 for 85%)", q("value")))
+    counts = [k.kpi_id for k in manual if k.unit == "count"]
+    if counts:
+        out.append(_issue("value", f"{kpi} IN {_in_list(counts)} AND {value} < 0", "a count cannot be negative",
+                          q("value")))
     return out
 
 

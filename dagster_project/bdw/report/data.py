@@ -37,7 +37,8 @@ class ReportData:
     built_at: dt.datetime
     kpis: pd.DataFrame  # marts.dim_kpis: kpi_id, sort_order, family, unit, label_zh, label_en, prorate_in_progress
     scorecard: pd.DataFrame  # marts.kpi_scorecard (segment all)
-    targets: pd.DataFrame  # marts.kpi_attainment rows of the as-of year (plan to date and status), every segment
+    targets: pd.DataFrame  # marts.kpi_attainment rows of the as-of year (plan to date and status), every segment,
+    # with how a KPI measured by hand was measured (marts.kpi_scorecard: is_measured_by_hand, measured_at, source_note)
     trends: pd.DataFrame  # marts.kpi_values rows of TREND_KPIS (quarters and years)
     warnings: pd.DataFrame  # marts.early_warnings
     checks: pd.DataFrame  # dq.validation_results of the latest validation run
@@ -53,6 +54,16 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
                        "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal")
     return {r[0] for r in rows.fetchall()}
+
+
+# how a KPI measured by hand was measured, as marts.kpi_scorecard holds it (NULL from a warehouse built before it did)
+BY_HAND = ("is_measured_by_hand", "measured_at", "source_note")
+
+
+def _by_hand_columns(con: duckdb.DuckDBPyConnection, alias: str) -> str:
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = 'marts' "
+                                      "AND table_name = 'kpi_scorecard'").fetchall()}
+    return ", ".join(f"{alias}.{c}" if c in have else f"NULL AS {c}" for c in BY_HAND)
 
 
 def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportData:
@@ -76,9 +87,14 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
                      "prorate_in_progress FROM marts.dim_kpis ORDER BY sort_order")
         scorecard = frame("marts.kpi_scorecard", "SELECT * FROM marts.kpi_scorecard WHERE segment = 'all' "
                           "ORDER BY sort_order, period_type DESC, period")
-        targets = frame("marts.kpi_attainment", """
-            SELECT a.*, p.period_year FROM marts.kpi_attainment AS a
+        by_hand = _by_hand_columns(con, "s") if "marts.kpi_scorecard" in present else ", ".join(
+            f"NULL AS {c}" for c in BY_HAND)
+        scorecard_join = ("LEFT JOIN marts.kpi_scorecard AS s USING (kpi_id, period_type, period, segment)"
+                          if "marts.kpi_scorecard" in present else "")
+        targets = frame("marts.kpi_attainment", f"""
+            SELECT a.*, p.period_year, {by_hand} FROM marts.kpi_attainment AS a
             JOIN marts.dim_periods AS p USING (period_type, period)
+            {scorecard_join}
             WHERE p.period_year = ?
             ORDER BY a.kpi_id, a.segment <> 'all', a.segment, a.period_type DESC, a.period""", [int(year)]) \
             if "marts.dim_periods" in present else pd.DataFrame()

@@ -62,13 +62,15 @@ def format_tick(value: float, unit: str) -> str:
     return f"{value:,.0f}"
 
 
-# status → (Chinese, English, colour class); met/on_track green, at_risk amber, off_track/missed red
+# status → (Chinese, English, colour class); met/on_track green, at_risk amber, off_track/missed red,
+# no_data (a KPI measured by hand without a value: missing data, not missed) grey
 STATUSES: dict[str, tuple[str, str, str]] = {
     "met": ("达成", "Met", "green"),
     "on_track": ("正常", "On track", "green"),
     "at_risk": ("有风险", "At risk", "amber"),
     "off_track": ("偏离", "Off track", "red"),
     "missed": ("未达成", "Missed", "red"),
+    "no_data": ("缺数据", "No data", "grey"),
 }
 NO_TARGET = ("无目标", "No target", "grey")
 

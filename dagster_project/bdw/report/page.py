@@ -20,7 +20,7 @@ FAMILIES = {
     "revenue": ("收入", "Revenue"), "margin": ("毛利", "Margin"), "customers": ("客户", "Customers"),
     "renewal": ("续约", "Renewal"), "productivity": ("产能", "Productivity"), "cycle": ("销售周期", "Sales cycle"),
     "forecast": ("预测", "Forecast"), "pipeline": ("商机", "Pipeline"), "crm": ("CRM", "CRM"),
-    "people": ("人员", "People"), "partners": ("伙伴", "Partners"),
+    "people": ("人员", "People"), "partners": ("伙伴", "Partners"), "manual": ("手工测量", "Measured by hand"),
 }
 WARNING_KINDS = {
     "budget_freeze": ("预算冻结", "Budget freeze"), "attrition": ("人员流失", "Attrition"),
@@ -46,6 +46,15 @@ class Status:
 
 
 @dataclass
+class ByHand:
+    """How the value of a KPI measured by hand came in (the page marks such a KPI "measured by hand"):
+    when it was measured and the team's note on where it came from; no date: no value yet."""
+
+    measured: str  # YYYY-MM-DD, or "" when nothing was measured
+    note: str
+
+
+@dataclass
 class TargetRow:
     kpi_id: str
     period: str
@@ -58,6 +67,7 @@ class TargetRow:
     status: Status
     progress: float | None  # attainment: value / plan to date (plan to date / value for a `lower` target)
     run_rate: str
+    by_hand: ByHand | None = None  # None: computed by the warehouse
 
 
 @dataclass
@@ -71,6 +81,7 @@ class KpiRow:
     quarter_value: str
     prior_value: str
     run_rate: str
+    by_hand: ByHand | None = None
 
 
 @dataclass
@@ -116,6 +127,16 @@ def _status(value: object) -> Status:
     return Status(zh, en, colour, "none" if is_missing(value) else str(value))
 
 
+def _by_hand(row: object, flag: object) -> ByHand | None:
+    """``row`` (a scorecard or attainment row, or None) of a KPI measured by hand when ``flag`` is true."""
+    if flag is None or pd.isna(flag) or not bool(flag):
+        return None
+    measured = getattr(row, "measured_at", None) if row is not None else None
+    note = getattr(row, "source_note", None) if row is not None else None
+    return ByHand("" if measured is None or pd.isna(measured) else pd.Timestamp(measured).date().isoformat(),
+                  "" if note is None or pd.isna(note) else str(note))
+
+
 def _quarter(day: dt.date) -> str:
     return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
 
@@ -126,6 +147,7 @@ def build_page(data: ReportData) -> Page:
     kpis = data.kpis.set_index("kpi_id") if not data.kpis.empty else pd.DataFrame()
     targets = _target_rows(data, kpis)
     counts = {c: sum(1 for t in targets if t.status.colour == c) for c in ("green", "amber", "red")}
+    counts["no_data"] = sum(1 for t in targets if t.status.key == "no_data")
     counts["warnings"] = len(data.warnings)  # every open warning, also those listed together
     charts: list[Chart] = []
     for kpi_id, segments in TREND_KPIS:
@@ -172,7 +194,8 @@ def _target_rows(data: ReportData, kpis: pd.DataFrame) -> list[TargetRow]:
                               r.label_en + (f" · {seg_en}" if seg_en else ""),
                               format_value(r.value, r.unit), format_value(r.target, r.unit),
                               format_value(r.plan_to_date, r.unit), _status(r.status),
-                              None if is_missing(r.attainment) else float(r.attainment), run_rate))
+                              None if is_missing(r.attainment) else float(r.attainment), run_rate,
+                              _by_hand(r, getattr(r, "is_measured_by_hand", None))))
     return rows
 
 
@@ -209,6 +232,7 @@ def _families(data: ReportData, year: int, quarter: str) -> list[tuple[str, str,
             format_value(py["value"].iloc[0] if not py.empty else None, first["unit"]),
             format_value(y["run_rate_value"], first["unit"]) if y is not None and not is_missing(y["run_rate_value"])
             else "",
+            _by_hand(y, first.get("is_measured_by_hand")),
         ))
     return [(*FAMILIES.get(f, (f, f)), rows) for f, rows in out.items()]
 

@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from bdw.sample import accounts, book, crm, deals, extras, figures, finance, people, quality, quotas, roster
+from bdw.sample import accounts, book, crm, deals, extras, figures, finance, manual, people, quality, quotas, roster
 from bdw.sample import dates as d
 
 Frames = dict[str, pd.DataFrame]
@@ -106,6 +106,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
     frames["customer_financials"] = fin
     frames["quotas"] = quota_rows
+    frames["manual_measurements"] = manual.measurements(as_of)
     frames["activities_bad"] = _bad_activities(a, reps, as_of)
     return frames
 

@@ -73,6 +73,17 @@ unknown_rep as (
         'left out of quota_attainment and the rep scorecard'
     from {{ ref('stg_hr__quotas') }} as q
     where not q.is_known_rep
+),
+
+not_a_manual_kpi as (
+    select
+        'manual_measurements', m.source_file, m.source_row, m.kpi_id || ' ' || m.period || ' ' || m.segment,
+        'kpi_id', 'not_a_manual_kpi', m.kpi_id,
+        'a value of ' || m.kpi_id || ' for ' || m.period || ' (segment ' || m.segment || '), which the seed '
+            || 'kpi_definitions no longer has as a KPI measured by hand for that period and segment',
+        'left out of the KPIs'
+    from {{ ref('stg_manual__measurements') }} as m
+    where not m.is_in_catalogue
 )
 
 select
@@ -85,4 +96,5 @@ from (
     union all select * from missing_fx
     union all select * from recurring_without_end
     union all select * from unknown_rep
+    union all select * from not_a_manual_kpi
 )

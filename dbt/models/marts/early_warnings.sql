@@ -6,7 +6,9 @@
 --   yellow         forecast       |forecast_deviation| above 0.15 (latest complete month and quarter)
 --   purple         channel        an active partner, not credit-suspended, with health_score below 80
 --   grey           data           a CRM key field below 95% filled (all current records), and reps in
---                                 the bottom 3 of weekly completeness in each of the last 2 weeks (dq.crm_completeness_bottom_reps)
+--                                 the bottom 3 of weekly completeness in each of the last 2 weeks (dq.crm_completeness_bottom_reps);
+--                                 and a KPI measured by hand with a target and no value for a period that
+--                                 has ended (marts.kpi_attainment status no_data): missing data, not missed
 with as_of as (
     select {{ as_of_date() }} as as_of_date
 ),
@@ -174,6 +176,29 @@ warnings as (
             || cast({{ threshold('alert_completeness_weeks_in_a_row') }} as integer) || ' weeks ('
             || round(last_week_completeness * 100, 1) || '% last week): go through the key fields with them.'
     from {{ ref('crm_completeness_bottom_reps') }}
+
+    union all
+    select
+        'data', 'grey', 'kpi',
+        attainment.kpi_id || case when attainment.segment = 'all' then '' else ' ' || attainment.segment end,
+        attainment.period, cast(null as double), attainment.target,
+        'a KPI measured by hand with a target and no value for a period that has ended',
+        'Nobody has measured ' || definitions.label_en || ' (' || definitions.label_zh || ') for '
+            || attainment.period || ', which ended on ' || strftime(periods.period_end, '%Y-%m-%d')
+            || ', although its target is ' || case when attainment.direction = 'lower' then 'at most ' else 'at least ' end
+            || case definitions.unit
+                when 'ratio' then format('{:.1f}%', attainment.target * 100)
+                when 'cny' then format('{:,.0f} CNY', attainment.target)
+                else format('{:g}', attainment.target)
+            end
+            || ': ask the manager''s team to add the value to the manual measurements template '
+            || '(bdw template manual-measurements) and drop it in the inbox.'
+    from {{ ref('kpi_attainment') }} as attainment
+    inner join {{ ref('kpi_definitions') }} as definitions on definitions.kpi_id = attainment.kpi_id
+    inner join {{ ref('int_periods') }} as periods
+        on periods.period_type = attainment.period_type and periods.period = attainment.period
+    where attainment.status = 'no_data'
+      and attainment.is_complete
 )
 
 select

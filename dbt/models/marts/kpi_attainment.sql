@@ -1,5 +1,7 @@
 -- marts.kpi_attainment (docs/metrics.md section 6): one row per KPI, period and segment that has a
--- target (seed kpi_targets) and a value, judged against its plan to date at --as-of. This is where
+-- target (seed kpi_targets) and a value, judged against its plan to date at --as-of; and for a KPI
+-- measured by hand, one per target of a period begun by --as-of that has no value: status `no_data`
+-- (missing data, not missed: nobody has typed the number in). This is where
 -- the status of docs/metrics.md section 4 is decided (macro kpi_status); marts.kpi_values,
 -- marts.kpi_scorecard and the report page read it from here.
 -- Plan to date: a complete period, or a KPI that is not a sum: the target. A sum (prorate_in_progress
@@ -23,7 +25,7 @@ with judged as (
         periods.elapsed_share,
         definitions.prorate_in_progress
     from {{ ref('kpi_targets') }} as targets
-    inner join {{ ref('int_kpi_values_long') }} as kpi_values
+    left join {{ ref('int_kpi_values_long') }} as kpi_values
         on kpi_values.kpi_id = targets.kpi_id
         and kpi_values.period_type = targets.period_type
         and kpi_values.period = targets.period
@@ -32,6 +34,8 @@ with judged as (
         on periods.period_type = targets.period_type and periods.period = targets.period
     inner join {{ ref('kpi_definitions') }} as definitions
         on definitions.kpi_id = targets.kpi_id
+    where kpi_values.value is not null
+       or (definitions.family = 'manual' and periods.has_begun)
 ),
 
 -- the plan's shape: the quarterly targets of a year, for the same KPI and segment
@@ -91,7 +95,8 @@ select
     cast(case direction when 'lower' then value - plan_to_date else plan_to_date - value end as double) as gap_to_plan,
     case when prorate_in_progress and not is_complete and elapsed_share > 0
         then cast(value / elapsed_share as double) end as run_rate,
-    cast({{ kpi_status('value', 'target', 'plan_to_date', 'direction', 'is_complete') }} as varchar) as status,
+    cast(case when value is null then 'no_data'
+        else {{ kpi_status('value', 'target', 'plan_to_date', 'direction', 'is_complete') }} end as varchar) as status,
     cast(is_complete as boolean) as is_complete,
     milestone_date
 from paced
