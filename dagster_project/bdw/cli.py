@@ -29,16 +29,47 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bdw.pipeline import run_pipeline
+EXIT_LOCKED = 3  # another run holds the working folder
 
-    settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Exit 0 when published, 1 when not, 2 for a wrong argument or configuration, 3 when another
+    run is in progress. Errors are one line on stderr; a traceback goes to a log file it names."""
+    from bdw.pipeline import run_pipeline
+    from bdw.run_lock import RunLocked, run_lock
+
+    try:
+        settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
+    except (ValueError, OSError) as e:  # a bad config/bdw.yml, BDW_AS_OF, ...
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not settings.inbox.is_dir():
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
-    outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
+    try:
+        with run_lock(settings):
+            outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
+    except RunLocked as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_LOCKED
+    except Exception as e:  # the user gets a sentence, the log the traceback
+        log = _crash_log(settings.workdir)
+        print(f"error: the run broke ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})"
+              f"; the warehouse is unchanged; details in {log}", file=sys.stderr)
+        return 1
     print(outcome.summary)
     return 0 if outcome.published else 1
+
+
+def _crash_log(workdir: Path) -> Path:
+    """The current exception's traceback in ``<workdir>/logs/crash_<time>_<pid>.log``."""
+    import traceback
+
+    folder = workdir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"crash_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

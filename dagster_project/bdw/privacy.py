@@ -196,7 +196,8 @@ def compact(work_db: Path, connect) -> None:
         version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
                               "WHERE database_name = current_database()").fetchone()[0]
         name = con.execute("SELECT current_database()").fetchone()[0]
-        con.execute(f"ATTACH {lit(tmp)} AS bdw_compact (STORAGE_VERSION {lit(version or 'v1.0.0')})")
+        version = str(version or "v1.0.0").rstrip("+")  # "v2.0.0+": written by 2.0 or later
+        con.execute(f"ATTACH {lit(tmp)} AS bdw_compact (STORAGE_VERSION {lit(version)})")
         con.execute(f"COPY FROM DATABASE {q(name)} TO bdw_compact")
         con.execute("DETACH bdw_compact")
     finally:
