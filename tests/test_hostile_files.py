@@ -1,6 +1,10 @@
 """Hostile and broken inbox files, one class of defect at a time, on the ingestion of a throwaway
 working database (the whole inbox at once, through ``bdw run``: test_hostile_inbox.py).
 
+The modules these defects brought (``bdw.ingest.inbox``, ``bdw.csv_export``, ``bdw.privacy``,
+``bdw.run_lock``) are imported inside the tests that use them, so that on the code before them
+every other test still runs and fails on its behaviour.
+
 1. every way a file can be cut: mid-quote among files read together, inside its last field, in the
    middle of a character, a cut workbook or Parquet file;
 2. every name the loader uses for itself, as a header;
@@ -34,14 +38,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from bdw.automation import scan_inbox
-from bdw.csv_export import neutralise
-from bdw.csv_export import write_csv as safe_csv
-from bdw.ingest.inbox import survey
 from bdw.ingest.mapping import ProfileError, load_profile
-from bdw.privacy import is_personal_header, protect_working_database
 from bdw.resources import connect_writer
 from bdw.run_context import newest_file_date
-from bdw.run_lock import RunLocked, run_lock, step_lock
 
 from conftest import CONTRACT_HEADER, REPO, contract_row, ingest, query, settings_for, write_csv
 
@@ -211,6 +210,15 @@ def test_links_and_what_is_not_read_are_listed_without_being_read(con, tmp_setti
     write_csv(inbox / "sales/x.csv", PAY_HEADER, [])
     (inbox / "readme.txt").write_text("hello")
     (inbox / ".DS_Store").write_text("")
+    r = ingest(con, tmp_settings, "payments")
+    assert [(f.file, f.status) for f in r.files] == [("payments/2025-01-31_payments.csv", "loaded")]
+    assert ingest(con, tmp_settings, "partners").files == []
+    # the sensor and the as-of date do not see them either (the link's name says 2099-12-31)
+    assert scan_inbox(inbox, {})[0] == ["payments/2025-01-31_payments.csv"]
+    assert newest_file_date(tmp_settings) == dt.date(2025, 1, 31)
+    assert b"SECRET" not in tmp_settings.work_db.read_bytes()
+    from bdw.ingest.inbox import survey
+
     assert [i.line() for i in survey(inbox).ignored] == [
         "Paymnets/: not a source folder: not read (did you mean payments/?)",
         "partners/: a link: links are not followed; put the file itself into the inbox",
@@ -223,13 +231,6 @@ def test_links_and_what_is_not_read_are_listed_without_being_read(con, tmp_setti
         "costs, customer_financials, forecasts, fx_rates, opportunities, opportunity_snapshots, partners, payments, "
         "rep_reviews, reps)",
     ]
-    r = ingest(con, tmp_settings, "payments")
-    assert [(f.file, f.status) for f in r.files] == [("payments/2025-01-31_payments.csv", "loaded")]
-    assert ingest(con, tmp_settings, "partners").files == []
-    # the sensor and the as-of date do not see them either (the link's name says 2099-12-31)
-    assert scan_inbox(inbox, {})[0] == ["payments/2025-01-31_payments.csv"]
-    assert newest_file_date(tmp_settings) == dt.date(2025, 1, 31)
-    assert b"SECRET" not in tmp_settings.work_db.read_bytes()
 
 
 def test_a_linked_profile_or_a_profile_name_that_is_a_path_is_refused_unread(con, tmp_settings, tmp_path):
@@ -377,6 +378,8 @@ def test_a_rejected_row_holds_back_its_contract_under_the_row_policy(tmp_path, m
     ("a=b", "a=b"),
 ])
 def test_a_cell_a_spreadsheet_would_evaluate_is_written_as_text(cell, written):
+    from bdw.csv_export import neutralise
+
     assert neutralise(cell) == written
 
 
@@ -402,7 +405,6 @@ def test_quarantine_files_are_written_formula_safe(con, tmp_settings):
     writers = [p for p in (REPO / "dagster_project/bdw").rglob("*.py")
                if ("csv.writer" in p.read_text() or "TO '" in p.read_text()) and "sample" not in p.parts]
     assert [p.name for p in writers] == ["csv_export.py"]
-    assert safe_csv  # the helper itself is tested above
 
 
 # ---- 7. personal values ----------------------------------------------------------------------------------
@@ -433,10 +435,14 @@ def test_personal_values_are_pseudonyms_in_the_working_database_and_real_in_the_
     ("owner_name", True), ("account_name", False), ("partner_name", False), ("segment", False),
     ("phase", False), ("telemetry", False), ("notes", False)])
 def test_an_extra_column_is_personal_by_its_headers_words(name, personal):
+    from bdw.privacy import is_personal_header
+
     assert is_personal_header(name) is personal
 
 
 def test_a_working_database_from_before_pseudonyms_is_converted_once(tmp_path):
+    from bdw.privacy import protect_working_database
+
     work = tmp_path / "work.duckdb"
     con = duckdb.connect(str(work))
     con.execute("CREATE SCHEMA raw; CREATE SCHEMA staging")
@@ -470,6 +476,8 @@ HOLDER = textwrap.dedent("""
 
 
 def test_a_second_run_is_refused_naming_the_first_and_a_killed_runs_lock_is_taken_over(tmp_path):
+    from bdw.run_lock import RunLocked, run_lock, step_lock
+
     inbox, wh, work = tmp_path / "inbox", tmp_path / "wh.duckdb", tmp_path / "work"
     inbox.mkdir()
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(inbox), str(wh), str(work)], stdout=subprocess.PIPE,
