@@ -210,11 +210,16 @@ def test_links_and_what_is_not_read_are_listed_without_being_read(con, tmp_setti
     write_csv(inbox / "sales/x.csv", PAY_HEADER, [])
     (inbox / "readme.txt").write_text("hello")
     (inbox / ".DS_Store").write_text("")
+    # DuckDB reads "[1]" as a glob: this file's name would match the link beside it
+    os.symlink(outside / "credentials", inbox / "payments/2025-03-01_payments.csv")
+    write_csv(inbox / "payments/2025-03-0[1]_payments.csv", PAY_HEADER, [["P9", "C1", "2025-03-01", "9", "CNY"]])
     r = ingest(con, tmp_settings, "payments")
-    assert [(f.file, f.status) for f in r.files] == [("payments/2025-01-31_payments.csv", "loaded")]
+    assert [(f.file, f.status) for f in r.files] == [("payments/2025-01-31_payments.csv", "loaded"),
+                                                     ("payments/2025-03-0[1]_payments.csv", "loaded")]
+    assert con.execute("SELECT list(payment_id ORDER BY payment_id) FROM raw.payments").fetchone() == (["P1", "P9"],)
     assert ingest(con, tmp_settings, "partners").files == []
     # the sensor and the as-of date do not see them either (the link's name says 2099-12-31)
-    assert scan_inbox(inbox, {})[0] == ["payments/2025-01-31_payments.csv"]
+    assert scan_inbox(inbox, {})[0] == ["payments/2025-01-31_payments.csv", "payments/2025-03-0[1]_payments.csv"]
     assert newest_file_date(tmp_settings) == dt.date(2025, 1, 31)
     assert b"SECRET" not in tmp_settings.work_db.read_bytes()
     from bdw.ingest.inbox import survey
@@ -225,6 +230,7 @@ def test_links_and_what_is_not_read_are_listed_without_being_read(con, tmp_setti
         "payments/2024/: a folder inside a source folder: its files are not read (files go directly into the "
         "source's folder)",
         "payments/2025-02-28_payments.csv: not a regular file (a pipe, socket or device): not read",
+        "payments/2025-03-01_payments.csv: a link: links are not followed; put the file itself into the inbox",
         "payments/2099-12-31_payments.csv: a link: links are not followed; put the file itself into the inbox",
         "readme.txt: a file outside every source folder: not read (put it into its source's folder, e.g. payments/)",
         "sales/: not a source folder: not read (source folders: accounts, activities, contract_lines, contracts, "
@@ -441,7 +447,7 @@ def test_an_extra_column_is_personal_by_its_headers_words(name, personal):
 
 
 def test_a_working_database_from_before_pseudonyms_is_converted_once(tmp_path):
-    from bdw.privacy import protect_working_database
+    from bdw.privacy import UnprotectedDatabase, ensure_protected, protect_working_database
 
     work = tmp_path / "work.duckdb"
     con = duckdb.connect(str(work))
@@ -453,6 +459,10 @@ def test_a_working_database_from_before_pseudonyms_is_converted_once(tmp_path):
     con.execute("CREATE VIEW staging.v AS SELECT account_id FROM raw.accounts")
     con.close()
     assert b"Person Number 1999" in work.read_bytes()
+    con = duckdb.connect(str(work))
+    with pytest.raises(UnprotectedDatabase, match=r"personal values in raw.accounts.contact_email"):
+        ensure_protected(con)  # ingestion refuses to add pseudonyms beside real values
+    con.close()
     assert protect_working_database(work, tmp_path / "personal.duckdb", connect_writer) is True
     data = work.read_bytes()
     assert b"Person Number" not in data and b"@example.com" not in data and b"Rep Realname" not in data

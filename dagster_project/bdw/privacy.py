@@ -121,14 +121,47 @@ class Vault:
         self.con.execute(f"DETACH DATABASE IF EXISTS {VAULT_ALIAS}")
 
 
-MARKER_DDL = "CREATE TABLE IF NOT EXISTS raw._privacy (pseudonyms_since TIMESTAMP)"
+MARKER_DDL = "CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE IF NOT EXISTS raw._privacy (pseudonyms_since TIMESTAMP)"
 
 
 def mark_protected(con: duckdb.DuckDBPyConnection) -> None:
-    """Record that this working database stores pseudonyms only (a new one does from the start)."""
+    """Record that this working database stores pseudonyms only."""
     con.execute(MARKER_DDL)
     if con.execute("SELECT count(*) FROM raw._privacy").fetchone()[0] == 0:
         con.execute("INSERT INTO raw._privacy VALUES (?)", [dt.datetime.now()])
+
+
+class UnprotectedDatabase(RuntimeError):
+    """A working database from before pseudonyms, not converted yet."""
+
+
+def ensure_protected(con: duckdb.DuckDBPyConnection) -> None:
+    """Before ingestion writes: a working database is marked as holding pseudonyms only, which a new
+    one (no personal value yet) is from the start. One that holds real values must first be
+    converted by :func:`protect_working_database` (the raw step does it before it connects)."""
+    if _is_marked(con):
+        return
+    kept = ", ".join(lit(p) for p in placeholders())
+    for schema, table, column in _personal_columns(con):
+        found = con.execute(
+            f"SELECT count(*) FROM {q(schema)}.{q(table)} WHERE {q(column)} IS NOT NULL AND trim({q(column)}) <> '' "
+            f"AND lower(trim({q(column)})) NOT IN ({kept}) AND NOT regexp_full_match({q(column)}, "
+            f"'{PREFIX}[0-9a-f]{{16}}')").fetchone()[0]
+        if found:
+            raise UnprotectedDatabase(f"the working database holds personal values in {schema}.{table}.{column} "
+                                      "from before pseudonyms: convert it first (bdw.privacy.protect_working_database)")
+    mark_protected(con)
+
+
+def _personal_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """Every text column of a table of the database that holds personal data: the contract's
+    personal columns by name, in any schema, and the personal-looking extras of the raw tables."""
+    columns = con.execute(
+        "SELECT c.schema_name, c.table_name, c.column_name FROM duckdb_columns() c JOIN duckdb_tables() t "
+        "USING (database_name, schema_name, table_name) WHERE c.database_name = current_database() "
+        "AND c.data_type = 'VARCHAR' AND c.schema_name NOT IN ('main', 'seeds') ORDER BY ALL").fetchall()
+    return [(schema, table, column) for schema, table, column in columns
+            if column in PERSONAL_COLUMNS or (schema == "raw" and table in SOURCES and is_personal_header(column))]
 
 
 def _is_marked(con: duckdb.DuckDBPyConnection) -> bool:
@@ -149,33 +182,25 @@ def protect_working_database(work_db: Path, vault_path: Path, connect) -> bool:
         if _is_marked(con):
             return False
         vault = Vault(con, vault_path)
-        changed = False
-        columns = con.execute(
-            "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
-            "WHERE database_name = current_database() AND data_type = 'VARCHAR' "
-            "AND schema_name NOT IN ('main', 'seeds') ORDER BY ALL").fetchall()
-        tables = {(s, t) for s, t, _ in con.execute(
-            "SELECT schema_name, table_name, 1 FROM duckdb_tables() WHERE database_name = current_database()"
-        ).fetchall()}
-        for schema, table, column in columns:
-            personal = column in PERSONAL_COLUMNS or (schema == "raw" and table in SOURCES
-                                                      and is_personal_header(column))
-            if not personal or (schema, table) not in tables:
-                continue
+        changed = 0  # values replaced
+        for schema, table, column in _personal_columns(con):
             rel = f"{q(schema)}.{q(table)}"
             vault.record(rel, [column])
-            con.execute(f"UPDATE {rel} SET {q(column)} = bdw_pseudonym({q(column)}) "
-                        f"WHERE bdw_pseudonym({q(column)}) IS DISTINCT FROM {q(column)}")
-            changed = True
+            changed += con.execute(f"UPDATE {rel} SET {q(column)} = bdw_pseudonym({q(column)}) "
+                                   f"WHERE bdw_pseudonym({q(column)}) IS DISTINCT FROM {q(column)}").fetchone()[0]
+        tables = {(sc, t) for sc, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
         if ("raw", "_load_issues") in tables:
             personal = ", ".join(lit(c) for c in PERSONAL_COLUMNS)
-            con.execute(f"""UPDATE raw._load_issues SET value = bdw_pseudonym(value),
+            changed += con.execute(f"""UPDATE raw._load_issues SET value = bdw_pseudonym(value),
                 message = replace(message, value, bdw_pseudonym(value))
-                WHERE "column" IN ({personal}) AND value IS NOT NULL""")
-            for table in ("_load_issues", "_load_manifest"):  # the quoted lines of unreadable CSV files
-                con.execute(f"UPDATE raw.{table} SET message = regexp_replace(message, "
-                            r"'(cannot be read as CSV: (line \d+|a line)) \(.*\) (has|is not)', '\1 \3')")
-            changed = True
+                WHERE "column" IN ({personal}) AND value IS DISTINCT FROM bdw_pseudonym(value)""").fetchone()[0]
+        for table in ("_load_issues", "_load_manifest"):  # the quoted lines of unreadable CSV files
+            if ("raw", table) in tables:
+                changed += con.execute(
+                    f"UPDATE raw.{table} SET message = regexp_replace(message, "
+                    r"'(cannot be read as CSV: (line \d+|a line)) \(.*\) (has|is not)', '\1 \3') "
+                    r"WHERE regexp_matches(message, 'cannot be read as CSV: (line \d+|a line) \(')").fetchone()[0]
         mark_protected(con)
         vault.detach()
         con.execute("CHECKPOINT")
@@ -183,7 +208,7 @@ def protect_working_database(work_db: Path, vault_path: Path, connect) -> bool:
         con.close()
     if changed:
         compact(work_db, connect)
-    return changed
+    return changed > 0
 
 
 def compact(work_db: Path, connect) -> None:

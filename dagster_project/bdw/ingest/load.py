@@ -55,7 +55,7 @@ from bdw.ingest.prepare import match_headers
 from bdw.ingest.quarantine import keep_file, write_rejected_rows
 from bdw.ingest.reading import TEMP, FileReader, Incoming, ReadFile, Unreadable, drop_temp_tables
 from bdw.ingest.row_rules import checked_select, install_macros
-from bdw.privacy import Vault, mark_protected, personal_columns
+from bdw.privacy import Vault, ensure_protected, personal_columns
 from bdw.settings import Settings
 from bdw.sql import lit, q
 
@@ -82,7 +82,8 @@ def limit_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     spill = settings.ingest_scratch / "duckdb"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET memory_limit = {lit(settings.limits.memory)}")
-    con.execute(f"SET temp_directory = {lit(str(spill))}")
+    if con.execute("SELECT current_setting('temp_directory')").fetchone()[0] != str(spill):
+        con.execute(f"SET temp_directory = {lit(str(spill))}")  # once: DuckDB refuses to move one in use
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_name: str,
@@ -95,7 +96,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_nam
     still judged on its own: a file that cannot be read, or a finance file with a bad row, is
     quarantined in a transaction of its own and the others load."""
     ensure_raw_tables(con)
-    mark_protected(con)
+    ensure_protected(con)
     install_macros(con)
     folder = settings.inbox / source_name
     files = inbox_files(folder)

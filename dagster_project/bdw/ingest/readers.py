@@ -157,6 +157,32 @@ def detect_encoding(path: Path) -> str:
     )
 
 
+GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def is_literal(path: Path) -> bool:
+    """Whether DuckDB reads ``path`` as itself: its file readers expand ``*``, ``?``, ``[...]`` and
+    ``{...}`` as a glob, so ``x[1].csv`` would read ``x1.csv`` (perhaps a link to anywhere)."""
+    return not GLOB_CHARACTERS & set(str(path))
+
+
+def literal_copy(path: Path, workdir: Path, suffix: str) -> Path:
+    """A copy of ``path`` in ``workdir`` under a name DuckDB reads as itself (the caller removes it)."""
+    out = Path(tempfile.mkstemp(suffix=suffix, dir=workdir)[1])
+    with open_no_follow(path) as src, out.open("wb") as dst:
+        while chunk := src.read(_CHUNK):
+            dst.write(chunk)
+    return out
+
+
+def _duckdb_source(path: Path, layout: CsvLayout, workdir: Path) -> Path:
+    """The file DuckDB is given for a CSV file: itself, or a copy in ``workdir`` when it is GBK text
+    (transcoded to UTF-8) or its name holds glob characters."""
+    if not layout.utf8:
+        return _transcode(path, layout.encoding, workdir)
+    return path if is_literal(path) else literal_copy(path, workdir, ".csv")
+
+
 def _transcode(path: Path, encoding: str, workdir: Path) -> Path:
     out = Path(tempfile.mkstemp(suffix=".csv", dir=workdir)[1])
     with path.open("r", encoding=encoding, newline="") as src, out.open("w", encoding="utf-8", newline="") as dst:
@@ -236,7 +262,7 @@ def _csv_options(layout: CsvLayout) -> tuple[str, list]:
 def read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path,
              layout: CsvLayout | None = None) -> ReadResult:
     layout = layout or csv_layout(path)
-    source = path if layout.utf8 else _transcode(path, layout.encoding, workdir)
+    source = _duckdb_source(path, layout, workdir)
     options, params = _csv_options(layout)
     try:
         try:
@@ -291,7 +317,7 @@ def read_column_leniently(con: duckdb.DuckDBPyConnection, path: Path, layout: Cs
     """The distinct values of one column of a CSV file that cannot be read as a whole (a truncated
     export): the rows DuckDB can make out, skipping the malformed ones. Only to learn which keys
     such a file names; its rows are never loaded from here."""
-    source = path if layout.utf8 else _transcode(path, layout.encoding, workdir)
+    source = _duckdb_source(path, layout, workdir)
     options, params = _csv_options(layout)
     options = options.replace("strict_mode = true, null_padding = false",
                               "strict_mode = false, null_padding = true, ignore_errors = true")
@@ -339,19 +365,26 @@ def memory_error() -> str:
             "split the export into smaller files")
 
 
-def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str, max_columns: int | None = None) -> ReadResult:
+def read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str, max_columns: int | None = None,
+                 workdir: Path | None = None) -> ReadResult:
     """Every leaf column as text, by position; ``_row_number`` is the row's place in the file (the
-    table keeps the file's order)."""
+    table keeps the file's order). A name with glob characters is read from a copy in ``workdir``."""
+    source = path if is_literal(path) or workdir is None else literal_copy(path, workdir, ".parquet")
+    if not is_literal(source):
+        raise UnreadableFile("its name holds one of * ? [ ] { }: rename the file")
     try:
-        cols = con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL", [str(path)]).fetchall()
+        cols = con.execute("SELECT name FROM parquet_schema(?) WHERE num_children IS NULL", [str(source)]).fetchall()
         names = [c[0] for c in cols]
         check_columns(len(names), max_columns)
         select = ", ".join(f"CAST({q(n)} AS VARCHAR) AS {position(i)}" for i, n in enumerate(names))
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_parquet(?)", [str(path)])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {select} FROM read_parquet(?)", [str(source)])
     except duckdb.OutOfMemoryException:
         raise UnreadableFile(memory_error()) from None
     except duckdb.Error as e:
         raise UnreadableFile(f"cannot be read as Parquet: {str(e).splitlines()[0]}") from None
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
     _number_rows(con, table, first=1)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return ReadResult(table, names, rows, "parquet", None, 1)

@@ -10,7 +10,8 @@ A CSV file that may have been cut off is always read alone: one whose ``"`` are 
 that does not end cleanly (:class:`~bdw.ingest.readers.FileScan`). DuckDB's multi-file read drops
 an unterminated quote at the end of a file without an error (a file read alone raises, naming the
 line), and a file cut inside its last unquoted field reads as if whole: its last row is marked
-(``_maybe_cut``) and the row rules reject it (a finance file is then quarantined whole).
+(``_maybe_cut``) and the row rules reject it (a finance file is then quarantined whole). A file
+whose name holds glob characters is read alone too, from a copy (``readers.is_literal``).
 
 Every temporary table or view of the ingestion (these, and the checking and loading tables of
 ``bdw.ingest.load``) starts with :data:`TEMP`; :func:`drop_temp_tables` removes them all when the
@@ -102,7 +103,7 @@ class FileReader:
             except UnreadableFile as e:
                 out.append(Unreadable(f, str(e)))
                 continue
-            if layout is not None and layout.utf8 and not f.may_be_cut:
+            if layout is not None and layout.utf8 and not f.may_be_cut and readers.is_literal(f.path):
                 together.setdefault(layout, []).append(f)
             else:
                 out.append(self._read_alone(f, layout))
@@ -116,7 +117,7 @@ class FileReader:
             if layout is not None:
                 read = readers.read_csv(self.con, f.path, table, self.scratch, layout)
             elif readers.file_format(f.path) == "parquet":
-                read = readers.read_parquet(self.con, f.path, table, self.limits.max_columns)
+                read = readers.read_parquet(self.con, f.path, table, self.limits.max_columns, self.scratch)
             else:
                 read = readers.read_xlsx(self.con, f.path, table, header_test(self.source, self.mapping),
                                          self.limits.max_columns)
