@@ -199,9 +199,10 @@ def test_no_byte_of_a_file_outside_the_inbox_is_anywhere(hostile):
     root, done = hostile
     secret = SECRET.encode()
     assert SECRET not in done.stdout + done.stderr
-    written = [*_files_under(root / "work"), *(p for p in root.iterdir() if p.is_file())]
+    written = [p for p in _files_under(root) if p.parts[len(root.parts)] not in ("inbox", "outside")]
     assert any(p.name == "wh.duckdb" for p in written) and any(p.name.endswith("_report.html") for p in written)
     assert any("logs" in p.parts for p in written) and any("quarantine" in p.parts for p in written)
+    assert any("data_docs" in p.parts for p in written) and any(p.name == "alerts.jsonl" for p in written)
     assert [p for p in written if secret in p.read_bytes()] == []
     assert not (root / "work/quarantine/payments/2025-04-06_payments.csv").exists()
 
