@@ -37,7 +37,7 @@ import duckdb
 from bdw.contract import SOURCES, Source
 from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
 from bdw.ingest.mapping import normalise_header
-from bdw.ingest.readers import csv_header, detect_encoding, read_parquet, read_xlsx
+from bdw.ingest.readers import csv_header, detect_encoding, positions, read_parquet, read_xlsx
 from bdw.ingest.row_rules import checked_select, install_macros
 from bdw.run_context import resolve_as_of
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
@@ -118,11 +118,14 @@ def _text(col: str) -> str:
     return f"NULLIF(trim(CAST({q(col)} AS VARCHAR)), '')"
 
 
-def _renamed(con: duckdb.DuckDBPyConnection, table: str, source: Source) -> str:
-    """SELECT list of the contract's columns (as trimmed text, blanks NULL) from a table of headers."""
+def _renamed(con: duckdb.DuckDBPyConnection, table: str, source: Source, headers: list[str] | None = None) -> str:
+    """SELECT list of the contract's columns (as trimmed text, blanks NULL) from a table of headers, or
+    (``headers`` given) from a reader's table, whose columns are named by position."""
     by_column: dict[str, str] = {}
-    for (name,) in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall():
-        n = normalise_header(name)
+    names = con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()
+    pairs = zip(headers, positions(len(headers)), strict=True) if headers is not None else ((n, n) for (n,) in names)
+    for header, name in pairs:
+        n = normalise_header(header)
         if n in source.column_names:
             by_column[n] = name
     cols = [f"{_text(by_column[c])} AS {q(c)}" if c in by_column else f"CAST(NULL AS VARCHAR) AS {q(c)}"
@@ -156,11 +159,14 @@ def ingest_source(con: duckdb.DuckDBPyConnection, inbox: Path, source: Source, p
                         [str(out)])
             con.execute(f"CREATE TEMP TABLE {t} AS SELECT *, CAST(rowid + 2 AS INTEGER) AS _row_number FROM {t}_text")
             con.execute(f"DROP TABLE {t}_text")
-        elif suffix == ".parquet":
-            t = read_parquet(con, f, f"_f{idx[f.name]}").table
         else:
-            t = read_xlsx(con, f, f"_f{idx[f.name]}", _header_test(set(source.column_names))).table
-        parts.append(f"SELECT {_renamed(con, t, source)}, _row_number, {idx[f.name]} AS _file_idx FROM {t}")
+            read = (read_parquet(con, f, f"_f{idx[f.name]}") if suffix == ".parquet" else
+                    read_xlsx(con, f, f"_f{idx[f.name]}", _header_test(set(source.column_names))))
+            parts.append(f"SELECT {_renamed(con, read.table, source, read.headers)}, _row_number, "
+                         f"{idx[f.name]} AS _file_idx, false AS _maybe_cut FROM {read.table}")
+            continue
+        parts.append(f"SELECT {_renamed(con, t, source)}, _row_number, {idx[f.name]} AS _file_idx, "
+                     f"false AS _maybe_cut FROM {t}")
     for g, ((names, delim), group) in enumerate(csv_groups.items()):
         # one read per header: DuckDB is told the columns rather than sniffing every file
         t = f"_csv{g}"
@@ -172,7 +178,7 @@ def ingest_source(con: duckdb.DuckDBPyConnection, inbox: Path, source: Source, p
         parts.append(
             f"SELECT {_renamed(con, t, source)}, "
             f"CAST(row_number() OVER (PARTITION BY filename ORDER BY {t}.rowid) + 1 AS INTEGER) AS _row_number, "
-            f"_idx{g}._file_idx FROM {t} JOIN _idx{g} USING (filename)")
+            f"_idx{g}._file_idx, false AS _maybe_cut FROM {t} JOIN _idx{g} USING (filename)")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _prep_all AS {' UNION ALL '.join(parts)}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _checked AS {checked_select(source, '_prep_all', [])}")
     names = ", ".join(f"({i}, {lit(source.name + '/' + f.name)})" for i, f in enumerate(files))

@@ -29,31 +29,71 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_LOCKED = 3  # another run holds the working folder
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
+    """Exit 0 when published (or nothing changed), 1 when not, 2 for a wrong argument or
+    configuration, 3 when another run is in progress. Errors are one line on stderr; a traceback
+    goes to a log file it names."""
+    from bdw.run_lock import RunLocked, run_lock
+
+    try:
+        settings = load_settings(args.inbox, args.warehouse, args.workdir, args.profile)
+    except (ValueError, OSError) as e:  # a bad config/bdw.yml, BDW_AS_OF, ...
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if not settings.inbox.is_dir():
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
-    if not args.full_refresh:
-        from bdw.run_context import resolve_as_of
-        from bdw.run_state import nothing_changed
-
-        as_of = resolve_as_of(settings, args.as_of)
-        if last := nothing_changed(settings, as_of):
-            print(f"bdw run as of {as_of}: nothing changed since run {last.run_id[:8]} (no new, changed or removed "
-                  f"file in {settings.inbox}, the same as-of date, project and configuration).\n"
-                  f"Published {settings.warehouse} is left as it is.")
-            return 0
-    from bdw.instance import InstanceError
-    from bdw.pipeline import run_pipeline
-
     try:
-        outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
-    except InstanceError as e:
+        with run_lock(settings):
+            if not args.full_refresh and (message := _nothing_changed(settings, args.as_of)):
+                print(message)
+                return 0
+            from bdw.instance import InstanceError
+            from bdw.pipeline import run_pipeline
+
+            try:
+                outcome = run_pipeline(settings, args.as_of, full_refresh=args.full_refresh)
+            except InstanceError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
+    except RunLocked as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_LOCKED
+    except Exception as e:  # the user gets a sentence, the log the traceback
+        log = _crash_log(settings.workdir)
+        print(f"error: the run broke ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''})"
+              f"; the warehouse is unchanged; details in {log}", file=sys.stderr)
+        return 1
     print(outcome.summary)
     return 0 if outcome.published else 1
+
+
+def _nothing_changed(settings, as_of: dt.date | None) -> str | None:
+    """The run's message when it would publish what the last run published (bdw.run_state)."""
+    from bdw.run_context import resolve_as_of
+    from bdw.run_state import nothing_changed
+
+    as_of = resolve_as_of(settings, as_of)
+    last = nothing_changed(settings, as_of)
+    if last is None:
+        return None
+    return (f"bdw run as of {as_of}: nothing changed since run {last.run_id[:8]} (no new, changed or removed file "
+            f"in {settings.inbox}, the same as-of date, project and configuration).\n"
+            f"Published {settings.warehouse} is left as it is.")
+
+
+def _crash_log(workdir: Path) -> Path:
+    """The current exception's traceback in ``<workdir>/logs/crash_<time>_<pid>.log``."""
+    import traceback
+
+    folder = workdir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"crash_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

@@ -282,6 +282,9 @@ def _with_deleted(source: Source) -> Source:
 SOURCES: dict[str, Source] = {s.name: _with_deleted(s) for s in _SOURCES}
 
 FINANCE_SOURCES = tuple(n for n, s in SOURCES.items() if s.policy == "file")
+# Sources booked to a contract: a quarantined file (or rejected row) of one of them holds back
+# the contracts it names, and everything booked to them (docs/contract.md section 2).
+HOLDS_BACK_CONTRACTS = ("contracts", "contract_lines", "payments", "costs")
 
 TRUE_WORDS = ("true", "1", "yes", "y", "是")
 FALSE_WORDS = ("false", "0", "no", "n", "否")

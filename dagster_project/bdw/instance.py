@@ -80,7 +80,7 @@ def cli_run_tags(as_of: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def run_lock(where: RunInstance, run_id: str) -> Iterator[None]:
+def claim_run(where: RunInstance, run_id: str) -> Iterator[None]:
     """Hold the lock that says run ``run_id``'s process is alive, from before the run exists until it
     has finished (nothing to hold on an ephemeral instance)."""
     folder = where.locks

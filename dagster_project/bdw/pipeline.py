@@ -1,4 +1,8 @@
-"""``bdw run``: the Dagster job executed in-process, the same code path as the schedule."""
+"""``bdw run``: the Dagster job executed in-process, the same code path as the schedule.
+
+What the user reads is the summary: one line per problem, never a traceback. Dagster's and dbt's
+output, stack traces of failed steps included, go to the run log (``<workdir>/logs/run_*.log``),
+which the summary names."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import duckdb
 from bdw.alerts.run_failure import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
 from bdw.alerts.summary import alerts_summary
 from bdw.catalog import relation_exists
+from bdw.ingest.inbox import survey
 from bdw.ingest.outcome import FileStatus
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
@@ -47,7 +52,7 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
 
     Raises ``InstanceError`` when ``DAGSTER_HOME`` names no folder (before anything runs)."""
     from bdw.assets.ingestion import WRITER_POOL
-    from bdw.instance import cli_run_tags, fail_abandoned_runs, open_instance, pool_holders, run_lock
+    from bdw.instance import claim_run, cli_run_tags, fail_abandoned_runs, open_instance, pool_holders
 
     as_of = as_of or resolve_as_of(settings)
     from bdw.definitions import NIGHTLY_JOB, build_definitions
@@ -58,16 +63,18 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     log_dir = settings.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
-    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.run_lock)
-    with open_instance() as where, run_lock(where, run_id):
+    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.claim_run)
+    with open_instance() as where, claim_run(where, run_id):
         for abandoned in fail_abandoned_runs(where):
             print(f"marked run {abandoned} failed: its bdw run process had ended without finishing it",
                   file=sys.stderr)
         for holder in pool_holders(where, WRITER_POOL):
             print(f"waiting for run {holder} to release the working database (pool {WRITER_POOL})", file=sys.stderr)
         inbox_state = scan_before_run(settings)
-        # dbt's own output (dagster-dbt echoes it to stdout) goes to the run log, not the terminal
-        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        # dbt's own output (dagster-dbt echoes it to stdout) and Dagster's log lines with the stack
+        # traces of failed steps (its console logger writes to stderr) go to the run log, not the terminal
+        with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+                contextlib.redirect_stderr(log):
             result = job.execute_in_process(
                 instance=where.instance,
                 run_id=run_id,
@@ -209,6 +216,7 @@ def _mtime(path: Path) -> float | None:
 
 def summarise(con: duckdb.DuckDBPyConnection | None, settings: Settings, outcome: RunOutcome) -> str:
     lines = [f"bdw run {outcome.run_id[:8]} as of {outcome.as_of}: inbox {settings.inbox}"]
+    lines += inbox_summary(settings)
     if con is not None and relation_exists(con, "raw", "_load_manifest"):
         lines += _load_summary(con, outcome.run_id)
         lines += quality_summary(con, settings, outcome.run_id)
@@ -249,18 +257,61 @@ def _load_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> list[str]:
         f"coalesce(sum(rows_rejected) FILTER (WHERE status = {partial}), 0) FROM raw._load_manifest").fetchone()
     if files or rows:
         lines.append(f"Input problems: {files} file(s) quarantined, {rows} row(s) rejected "
-                     "(all listed in raw._load_issues; first ones:)")
-        for (message,) in con.execute(
-                "SELECT message FROM raw._load_issues ORDER BY severity, file, row_number NULLS FIRST LIMIT 10"
-        ).fetchall():
-            lines.append(f"  - {message}")
+                     "(all listed in raw._load_issues; each file, then its first rows:)")
+        lines += _issue_lines(con)
     if relation_exists(con, "dq", "reference_issues"):
         counts = con.execute("SELECT rule, count(*) FROM dq.reference_issues GROUP BY 1 ORDER BY 1").fetchall()
         if counts:
             lines.append("Reference problems (rows loaded, left out of the KPIs they affect; dq.reference_issues): "
                          + ", ".join(f"{n} {rule.replace('_', ' ')}" for rule, n in counts))
+            # held-back contracts first: what a quarantined finance file keeps out of the published KPIs
             for (message,) in con.execute(
-                    "SELECT message FROM dq.reference_issues ORDER BY source, source_file, source_row LIMIT 10"
-            ).fetchall():
+                    "SELECT message FROM dq.reference_issues ORDER BY rule <> 'held_back_by_quarantine', source, "
+                    "source_file, source_row LIMIT ?", [REFERENCE_LINES]).fetchall():
                 lines.append(f"  - {message}")
+            if sum(n for _, n in counts) > REFERENCE_LINES:
+                lines.append(f"  ... and {sum(n for _, n in counts) - REFERENCE_LINES} more (dq.reference_issues)")
     return lines
+
+
+REFERENCE_LINES = 20
+ISSUE_LINES = 60  # the summary's lines of input problems (raw._load_issues has every one)
+ROWS_PER_FILE = 3  # of each file with problems, its first rows
+
+
+def _issue_lines(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every file with a problem (quarantined, or with rejected rows), then its first rows'
+    problems: each bad file is named, however many there are, up to :data:`ISSUE_LINES` lines."""
+    rows = con.execute(f"""
+        SELECT file, row_number IS NULL AS whole_file, message, row_problems FROM (
+            SELECT file, row_number, message,
+                   row_number() OVER (PARTITION BY file, row_number IS NULL
+                                      ORDER BY row_number, "column" NULLS FIRST) AS nth,
+                   count(row_number) OVER (PARTITION BY file) AS row_problems
+            FROM raw._load_issues)
+        WHERE row_number IS NULL OR nth <= {ROWS_PER_FILE}
+        ORDER BY file, row_number NULLS FIRST, nth""").fetchall()  # a row's own problem (a cut) before its columns
+    by_file: dict[str, list[tuple[bool, str, int]]] = {}
+    for file, whole_file, message, problem_rows in rows:
+        by_file.setdefault(file, []).append((whole_file, message, problem_rows))
+    lines: list[str] = []
+    for n, (file, items) in enumerate(by_file.items()):
+        if len(lines) >= ISSUE_LINES:
+            lines.append(f"  ... and {len(by_file) - n} more file(s) with problems (raw._load_issues)")
+            break
+        quarantined = any(whole for whole, _, _ in items)
+        for whole, message, _ in items:
+            lines.append(f"  - {message}" if whole or not quarantined else f"      {message}")
+        shown = sum(1 for whole, _, _ in items if not whole)
+        if items[0][2] > shown:
+            lines.append(f"      ... and {items[0][2] - shown} more problem(s) in rows of {file}")
+    return lines
+
+
+def inbox_summary(settings: Settings) -> list[str]:
+    """What in the inbox was not read and why (links, paths outside it, misplaced files and folders)."""
+    ignored = survey(settings.inbox).ignored
+    if not ignored:
+        return []
+    return [f"Not read ({len(ignored)} entr{'y' if len(ignored) == 1 else 'ies'} of the inbox; nothing of them "
+            "is loaded):"] + [f"  - {i.line()}" for i in ignored]

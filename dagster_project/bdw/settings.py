@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 import sysconfig
 from dataclasses import dataclass, field
@@ -129,6 +130,46 @@ def dbt_executable() -> str:
 
 
 @dataclass(frozen=True)
+class IngestLimits:
+    """What one inbox file may cost (``limits:`` in ``config/bdw.yml``). A file past a limit is
+    quarantined with a message naming the limit; without them one hostile file (10,000 columns, a
+    5 MB field) can exhaust the machine's memory."""
+
+    max_columns: int = 500  # columns of one file (the widest source has 21; a CRM export a few dozen)
+    max_line_bytes: int = 1 << 20  # bytes of one CSV line (row), so of any one field
+    memory: str = "2GB"  # DuckDB memory of the ingestion; beyond it DuckDB spills to <workdir>/tmp
+
+
+DEFAULT_LIMITS = IngestLimits()
+_MEMORY_RE = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$", re.IGNORECASE)
+
+
+def parse_limits(doc: object, origin: Path | str = "bdw.yml") -> IngestLimits:
+    """``limits:`` of the config file, each defaulting to :data:`DEFAULT_LIMITS`; a bad value is a
+    clear error naming the key."""
+    if doc is None:
+        return DEFAULT_LIMITS
+    if not isinstance(doc, dict):
+        raise ValueError(f"{origin}: limits must be a mapping (max_columns, max_line_bytes, memory)")
+    unknown = set(doc) - {"max_columns", "max_line_bytes", "memory"}
+    if unknown:
+        raise ValueError(f"{origin}: limits has unknown key(s) {', '.join(sorted(map(str, unknown)))}")
+    values: dict[str, object] = {}
+    for key in ("max_columns", "max_line_bytes"):
+        if key in doc:
+            value = doc[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{origin}: limits.{key} must be a whole number above 0, not {value!r}")
+            values[key] = value
+    if "memory" in doc:
+        memory = str(doc["memory"]).strip()
+        if not _MEMORY_RE.match(memory):
+            raise ValueError(f"{origin}: limits.memory must be a size like 2GB or 512MB, not {doc['memory']!r}")
+        values["memory"] = memory
+    return IngestLimits(**{**DEFAULT_LIMITS.__dict__, **values})
+
+
+@dataclass(frozen=True)
 class Settings:
     inbox: Path
     warehouse: Path
@@ -137,6 +178,22 @@ class Settings:
     policies: dict[str, Policy] = field(default_factory=dict)
     profile: str | None = None  # a mapping profile applied to every source of the run
     as_of: dt.date | None = None  # BDW_AS_OF; None: the newest file's date (bdw.run_context.resolve_as_of)
+    limits: IngestLimits = DEFAULT_LIMITS
+
+    @property
+    def run_lock(self) -> Path:
+        """The lock a run holds on the working folder (``bdw.run_lock``)."""
+        return self.workdir / "run.lock"
+
+    @property
+    def personal_vault(self) -> Path:
+        """The private database of personal values and their pseudonyms (``bdw.privacy``)."""
+        return self.workdir / "personal.duckdb"
+
+    @property
+    def ingest_scratch(self) -> Path:
+        """Ingestion's scratch folder: GBK text transcoded to UTF-8, DuckDB's spill files."""
+        return self.workdir / "tmp"
 
     @property
     def work_db(self) -> Path:
@@ -195,6 +252,7 @@ def load_settings(
         policies=policies,
         profile=profile or cfg.get("profile"),
         as_of=as_of_date,
+        limits=parse_limits(cfg.get("limits"), cfg_file),
     )
 
 

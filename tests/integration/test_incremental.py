@@ -146,6 +146,9 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
         (held / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.move(inbox / rel, held / rel)
     wh, work = tmp_path / "wh.duckdb", tmp_path / "work"
+    # the same pseudonyms as the session's build: its vault (the key personal values are pseudonymised with)
+    work.mkdir()
+    shutil.copy(sample_warehouse.parent / "work" / "personal.duckdb", work / "personal.duckdb")
     args = ["run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work)]
     assert main(args) == 0
     for rel in new_day:

@@ -21,7 +21,7 @@ from bdw.ingest.load import twin
 from bdw.ingest.mapping import SourceMapping, parse_profile
 from bdw.ingest.outcome import FileStatus
 from bdw.ingest.prepare import MissingColumns, extra_column_name, header_test, match_headers, prepare
-from bdw.ingest.readers import ReadResult, UnreadableFile
+from bdw.ingest.readers import ReadResult, UnreadableFile, positions
 from bdw.ingest.reading import TEMP, drop_temp_tables
 
 from conftest import ingest, write_csv
@@ -54,11 +54,12 @@ def test_headers_match_columns_and_aliases_and_the_rest_become_extras():
     profile = parse_profile("t", {"sources": {"accounts": {"columns": {"account_name": ["Kunde", "Customer Name"]}}}})
     match = match_headers([" Account ID", "Kunde", "Region", "Region!", "Notes", "notes ", "!!!", "???"],
                           SOURCES["accounts"], profile.for_source("accounts"))
-    assert match.by_column == {"account_id": " Account ID", "account_name": "Kunde", "region": "Region"}
+    # the file's columns by position (0-based): a header is only ever matched as text
+    assert match.by_column == {"account_id": 0, "account_name": 1, "region": 2}
+    assert match.header("account_name") == "Kunde"
     # an extra's name is never a contract column's, nor another extra's
-    assert match.extras == {"region_2": "Region!", "notes": "Notes", "notes_2": "notes ", "column": "!!!",
-                            "column_2": "???"}
-    assert match.by_normalised["notes"] == "Notes"  # the first of two headers that normalise alike
+    assert match.extras == {"region_2": 3, "notes": 4, "notes_2": 5, "column": 6, "column_2": 7}
+    assert match.by_normalised["notes"] == 4  # the first of two headers that normalise alike
 
 
 def test_two_headers_meaning_one_column_make_the_file_unreadable():
@@ -79,7 +80,8 @@ def test_a_spreadsheet_header_row_names_at_least_two_columns_and_half_its_cells(
 
 
 def _read_table(con: duckdb.DuckDBPyConnection, headers: list[str], rows: list[tuple]) -> ReadResult:
-    cols = ", ".join(f'"{h}" VARCHAR' for h in headers)
+    """A reader's table: columns by position, the headers beside it."""
+    cols = ", ".join(f"{c} VARCHAR" for c in positions(len(headers)))
     con.execute(f"CREATE TABLE t ({cols}, _row_number INTEGER)")
     con.executemany(f"INSERT INTO t VALUES ({', '.join('?' for _ in range(len(headers) + 1))})", rows)
     return ReadResult("t", headers, len(rows), "csv", "utf-8", 1)
@@ -103,9 +105,10 @@ def test_prepare_applies_the_profile_trims_blanks_to_null_and_keeps_extras():
     extras = prepare(con, SOURCES["contract_lines"], mapping, read, "out", 7)
     assert extras == ["memo", "gross"]
     assert con.execute("SELECT * FROM out ORDER BY _row_number").fetchall() == [
-        # contract_id, line_no, product_family, amount, is_recurring, is_deleted, memo, gross, _row_number, _file_idx
-        ("C1", "1", "saas", "100", "true", None, None, "200", 2, 7),
-        ("C1", "2", "License", "50", "true", None, "x", "50", 3, 7),  # amount filled; an unmapped value as written
+        # contract_id, line_no, product_family, amount, is_recurring, is_deleted, memo, gross, _row_number, _file_idx,
+        # _maybe_cut
+        ("C1", "1", "saas", "100", "true", None, None, "200", 2, 7, False),
+        ("C1", "2", "License", "50", "true", None, "x", "50", 3, 7, False),  # amount filled; unmapped value as written
     ]
 
 

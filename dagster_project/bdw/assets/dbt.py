@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from bdw.assets.checks import preload_in_background
@@ -20,6 +20,8 @@ from bdw.dbt_project import (
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
+from bdw.run_lock import RunLocked, step_lock
+from bdw.settings import Settings
 
 
 class BdwTranslator(DagsterDbtTranslator):
@@ -56,6 +58,15 @@ def dbt_models(manifest: Path) -> AssetsDefinition:
 
 def _build(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase):
     settings = bdw.settings()
+    try:
+        with step_lock(settings):
+            yield from _build_locked(context, dbt, bdw, duckdb, settings)
+    except RunLocked as e:
+        raise Failure(description=str(e), allow_retries=False) from None
+
+
+def _build_locked(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwSettings, duckdb: WorkingDatabase,
+                  settings: Settings):
     export_environment(settings)
     preload_in_background()  # the job runs in one process (bdw.definitions): the checks step comes next
     with duckdb.get_connection() as con:

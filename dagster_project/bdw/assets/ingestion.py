@@ -15,9 +15,13 @@ from dagster import (
 
 from bdw.contract import SOURCES, Source
 from bdw.ingest import ingest_source
+from bdw.ingest.inbox import source_files
 from bdw.ingest.mapping import ProfileError
-from bdw.ingest.outcome import ROWS_IN_RAW, SKIPPED, FileStatus
-from bdw.resources import BdwSettings, WorkingDatabase
+from bdw.ingest.outcome import ROWS_IN_RAW, SKIPPED, FileStatus, SourceResult
+from bdw.privacy import protect_working_database
+from bdw.resources import BdwSettings, WorkingDatabase, connect_writer
+from bdw.run_lock import RunLocked, step_lock
+from bdw.settings import Settings
 
 WRITER_POOL = "duckdb_writer"  # one writer at a time on the working database (dbt included)
 # a transient failure (a file still being copied in, a full disk freed) gets two more tries;
@@ -43,12 +47,11 @@ def _raw_asset(source: Source) -> AssetsDefinition:
     )
     def _load(context: AssetExecutionContext, bdw: BdwSettings, duckdb: WorkingDatabase) -> MaterializeResult:
         settings = bdw.settings()
-        with duckdb.get_connection() as con:
-            try:
-                result = ingest_source(con, settings, source.name, run_id=context.run.run_id)
-            except ProfileError as e:
-                raise Failure(description=str(e), allow_retries=False) from e
-            total = con.execute(f"SELECT count(*) FROM raw.{source.name}").fetchone()[0]
+        try:
+            with step_lock(settings):
+                result, total = _ingest(context, settings, duckdb, source.name)
+        except RunLocked as e:
+            raise Failure(description=str(e), allow_retries=False) from None
         for f in result.files:
             if f.status in (FileStatus.QUARANTINED, FileStatus.PARTIAL):
                 context.log.warning(f"{f.file}: {f.status}, {f.message}")
@@ -66,6 +69,23 @@ def _raw_asset(source: Source) -> AssetsDefinition:
         })
 
     return _load
+
+
+def _ingest(context: AssetExecutionContext, settings: Settings, duckdb: WorkingDatabase,
+            source: str) -> tuple[SourceResult, int]:
+    """The source's files into the working database (converted first if it predates pseudonyms);
+    the folder's entries that are not read go to the step's log."""
+    if protect_working_database(settings.work_db, settings.personal_vault, connect_writer):
+        context.log.warning("the working database held personal values: they are pseudonyms now (bdw.privacy)")
+    for ignored in source_files(settings.inbox, source)[1]:
+        context.log.warning(f"not read: {ignored.line()}")
+    with duckdb.get_connection() as con:
+        try:
+            result = ingest_source(con, settings, source, run_id=context.run.run_id)
+        except ProfileError as e:
+            raise Failure(description=str(e), allow_retries=False) from e
+        total = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
+    return result, total
 
 
 raw_assets = [_raw_asset(s) for s in SOURCES.values()]

@@ -1,11 +1,12 @@
 """Publish the built warehouse for analysts, only after everything upstream succeeded."""
 
 
-from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, asset
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, asset
 
 from bdw.assets.ingestion import TRANSIENT_RETRY, WRITER_POOL
 from bdw.publish import publish
 from bdw.resources import BdwSettings
+from bdw.run_lock import RunLocked, step_lock
 
 WAREHOUSE_KEY = AssetKey(["warehouse"])
 
@@ -28,7 +29,11 @@ def warehouse_asset(upstream: list[AssetsDefinition]) -> AssetsDefinition:
 
 def _publish(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
     settings = bdw.settings()
-    result = publish(settings.work_db, settings.warehouse)
+    try:
+        with step_lock(settings):
+            result = publish(settings.work_db, settings.warehouse)
+    except RunLocked as e:
+        raise Failure(description=str(e), allow_retries=False) from None
     context.log.info(f"published {result.path} ({result.tables} tables)")
     return MaterializeResult(metadata={
         "path": str(result.path),

@@ -1,6 +1,7 @@
 """Ingestion: the inbox's export files into the raw layer of the working database.
 
 - ``load``         one source's files: stage, read, check, judge, load (``ingest_source``)
+- ``inbox``        what the inbox holds: each source's data files, and what is not read (links never followed)
 - ``reading``      a delivery's files read and mapped, files of one CSV layout together
 - ``readers``      one export file (CSV in any of the accepted encodings, XLSX, Parquet) into a table of text
 - ``prepare``      a read file's headers and values onto the contract's columns

@@ -8,6 +8,11 @@
 - ``raw._load_issues``: every problem found, naming file, row, column and rule (the first
   :data:`MAX_ISSUES_PER_FILE` of a file; every bad row still goes to quarantine). A file's issues
   are replaced whenever the file is judged again.
+- ``raw._held_back_contracts``: the contracts named by a quarantined file (or a rejected row) of a
+  source booked to contracts (``bdw.contract.HOLDS_BACK_CONTRACTS``), with the file and the first
+  row naming each. dbt's staging leaves them, and everything booked to them, out of the KPIs, and
+  ``dq.reference_issues`` lists them (docs/contract.md section 2). A file's rows are replaced
+  whenever the file is judged again, and go when it loads or leaves the inbox.
 - ``raw._run_context``: the run's as-of date for dbt (written by ``bdw.run_context``).
 """
 
@@ -41,6 +46,9 @@ CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written
 CREATE TABLE IF NOT EXISTS raw._load_issues (
     run_id VARCHAR, source VARCHAR, file VARCHAR, row_number INTEGER, "column" VARCHAR, rule VARCHAR,
     value VARCHAR, severity VARCHAR, message VARCHAR, recorded_at TIMESTAMP
+);
+CREATE TABLE IF NOT EXISTS raw._held_back_contracts (
+    source VARCHAR, file VARCHAR, row_number INTEGER, contract_id VARCHAR, run_id VARCHAR, recorded_at TIMESTAMP
 );
 """
 
@@ -83,7 +91,10 @@ class Issue(NamedTuple):
 
     def line(self, file: str) -> str:
         """The problem in a sentence, for the summary, the run log and ``raw._load_issues.message``."""
-        where = f"row {self.row}, column {self.column}" if self.row is not None else "whole file"
+        if self.row is None:
+            where = "whole file"
+        else:
+            where = f"row {self.row}" + (f", column {self.column}" if self.column is not None else "")
         found = f" (found {self.value!r})" if self.value is not None else ""
         return f"{file}, {where}: {self.rule}{found}"
 
@@ -99,6 +110,22 @@ def replace_issues(con: duckdb.DuckDBPyConnection, run_id: str, source: str, fil
         "INSERT INTO raw._load_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(run_id, source, file, *i, severity, i.line(file), now) for i in issues[:MAX_ISSUES_PER_FILE]],
     )
+
+
+def replace_held_back(con: duckdb.DuckDBPyConnection, run_id: str, source: str, file: str,
+                      contracts: Sequence[tuple[int | None, str]]) -> None:
+    """The contracts ``file`` holds back now (``(row, contract_id)``; none when it loads whole)."""
+    con.execute("DELETE FROM raw._held_back_contracts WHERE source = ? AND file = ?", [source, file])
+    if contracts:
+        now = dt.datetime.now()
+        con.executemany("INSERT INTO raw._held_back_contracts VALUES (?, ?, ?, ?, ?, ?)",
+                        [(source, file, row, contract, run_id, now) for row, contract in contracts])
+
+
+def release_held_back(con: duckdb.DuckDBPyConnection, source: str, present: Sequence[str]) -> None:
+    """A file no longer in the inbox holds nothing back (``present``: the source's files, relative to the inbox)."""
+    con.execute("DELETE FROM raw._held_back_contracts WHERE source = ? AND NOT list_contains(?, file)",
+                [source, list(present)])
 
 
 class Seen(NamedTuple):

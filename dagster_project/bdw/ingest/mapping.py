@@ -55,7 +55,14 @@ def normalise_header(header: str) -> str:
     return re.sub(r"[\s\-]+", "_", text)
 
 
+_PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
 def load_profile(name: str, dirs: tuple[Path, ...]) -> Profile:
+    """The profile ``name`` from the first of ``dirs`` that has it. A name is a plain file name (an
+    inbox's ``_profile.yml`` gives it): never a path that could lead out of the config folders."""
+    if not _PROFILE_NAME.match(name) or ".." in name:
+        raise ProfileError(f"{name!r} is not a profile name (letters, digits, '_', '-' and '.' only)")
     for d in dirs:
         path = d / f"{name}.yml"
         if path.exists():
@@ -91,7 +98,12 @@ def parse_profile(name: str, doc: dict, origin: Path | str = "<profile>") -> Pro
 
 
 def folder_profile_name(folder: Path) -> str | None:
+    """The profile a folder's ``_profile.yml`` names. A link in its place is not followed (it could
+    point at any file of the machine): that is a configuration error, not a profile."""
     path = folder / PROFILE_FILE
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise ProfileError(f"{path}: is a link or not a file; links are not followed (put the profile file itself "
+                           "there, holding a line 'profile: <name>')")
     if not path.exists():
         return None
     doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

@@ -8,7 +8,14 @@
 - every value is trimmed, and a blank is NULL;
 - a required or key column the file lacks (and the profile does not give) quarantines the file;
 - any other header is kept as an extra column: its name made a plain identifier
-  (:func:`extra_column_name`), never a contract column's or a lineage (``_``) name.
+  (:func:`extra_column_name`), never a contract column's, a lineage or bookkeeping (``_``) name,
+  nor a name DuckDB gives a column of its own (``rowid``).
+
+The read table's columns are named by position (``bdw.ingest.readers.position``), so a header is
+only ever matched as text: whatever a header says, it cannot stand for a column of the loader's.
+The prepared table holds the contract's columns, the extras, and the loader's own columns, all of
+which start with ``_`` (``_row_number``, ``_file_idx``, ``_maybe_cut``): a name no header can be
+given, because :func:`extra_column_name` never starts with ``_``.
 """
 
 from __future__ import annotations
@@ -21,8 +28,11 @@ import duckdb
 
 from bdw.contract import Source
 from bdw.ingest.mapping import SourceMapping, normalise_header
-from bdw.ingest.readers import ReadResult, UnreadableFile
+from bdw.ingest.readers import ReadResult, UnreadableFile, position
 from bdw.sql import lit, q
+
+# column names DuckDB itself gives every table: a column of that name would shadow it
+DUCKDB_PSEUDO_COLUMNS = frozenset({"rowid"})
 
 
 class MissingColumns(UnreadableFile):
@@ -37,37 +47,44 @@ def extra_column_name(header: str) -> str:
 
 @dataclass(frozen=True)
 class HeaderMatch:
-    """Which header of the file feeds which column."""
+    """Which of the file's columns (by position, 0-based) feeds which column."""
 
-    by_column: dict[str, str]  # contract column -> header in the file
-    by_normalised: dict[str, str]  # normalised header -> header in the file (the first one)
-    extras: dict[str, str]  # extra column name -> header in the file
+    headers: list[str]  # as written, in order
+    by_column: dict[str, int]  # contract column -> the file's column
+    by_normalised: dict[str, int]  # normalised header -> the file's column (the first one)
+    extras: dict[str, int]  # extra column name -> the file's column
+
+    def header(self, col: str) -> str:
+        """The header (as written) feeding contract column ``col``."""
+        return self.headers[self.by_column[col]]
 
 
 def match_headers(headers: list[str], source: Source, mapping: SourceMapping) -> HeaderMatch:
     """Match a file's headers (as written) to the contract's columns; the rest become extras."""
     contract_cols = set(source.column_names)
-    by_column: dict[str, str] = {}
-    by_normalised: dict[str, str] = {}
-    extras: dict[str, str] = {}
-    for header in headers:
+    by_column: dict[str, int] = {}
+    by_normalised: dict[str, int] = {}
+    extras: dict[str, int] = {}
+    for i, header in enumerate(headers):
         n = normalise_header(header)
-        by_normalised.setdefault(n, header)
+        by_normalised.setdefault(n, i)
         col = mapping.aliases.get(n) or (n if n in contract_cols else None)
         if col is None:
             name = extra_column_name(header)
-            while name in extras or name in contract_cols or name.startswith("_"):
-                name = f"x{name}" if name.startswith("_") else f"{name}_2"
-            extras[name] = header
+            while name in extras or name in contract_cols or name in DUCKDB_PSEUDO_COLUMNS:
+                name = f"{name}_2"
+            extras[name] = i
         elif col in by_column:
-            raise UnreadableFile(f"two headers, {by_column[col]!r} and {header!r}, both mean column {col}; keep one")
+            raise UnreadableFile(f"two headers, {headers[by_column[col]]!r} and {header!r}, both mean column {col}; "
+                                 "keep one")
         else:
-            by_column[col] = header
-    return HeaderMatch(by_column, by_normalised, extras)
+            by_column[col] = i
+    return HeaderMatch(list(headers), by_column, by_normalised, extras)
 
 
-def _text(header: str) -> str:
-    return f"NULLIF(trim(CAST({q(header)} AS VARCHAR)), '')"
+def _text(index: int) -> str:
+    """The trimmed text of the file's ``index``-th column, NULL when blank."""
+    return f"NULLIF(trim(CAST({position(index)} AS VARCHAR)), '')"
 
 
 def column_expression(col: str, match: HeaderMatch, mapping: SourceMapping) -> str | None:
@@ -76,10 +93,10 @@ def column_expression(col: str, match: HeaderMatch, mapping: SourceMapping) -> s
     expr = _text(match.by_column[col]) if col in match.by_column else None
     if col in mapping.fill:
         other = mapping.fill[col]
-        other_header = match.by_column.get(other) or match.by_normalised.get(other)
-        if other_header is None:
+        other_index = match.by_column.get(other, match.by_normalised.get(other))
+        if other_index is None:
             raise MissingColumns(f"the profile fills {col} from {other!r}, but the file has no such column")
-        expr = f"COALESCE({expr}, {_text(other_header)})" if expr else _text(other_header)
+        expr = f"COALESCE({expr}, {_text(other_index)})" if expr else _text(other_index)
     if expr is None and col in mapping.constants:
         expr = lit(mapping.constants[col])
     if expr is not None and col in mapping.values:
@@ -89,9 +106,11 @@ def column_expression(col: str, match: HeaderMatch, mapping: SourceMapping) -> s
 
 
 def prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMapping, read: ReadResult,
-            out: str, file_idx: int | None) -> list[str]:
-    """Table ``out``: the contract columns and the extras of ``read`` as text, ``_row_number`` and
-    ``_file_idx`` (``file_idx``, or the read table's own column for files read together).
+            out: str, file_idx: int | None, last_row_may_be_cut: bool = False) -> list[str]:
+    """Table ``out``: the contract columns and the extras of ``read`` as text, ``_row_number``,
+    ``_file_idx`` (``file_idx``, or the read table's own column for files read together) and
+    ``_maybe_cut``: true on the file's last row when ``last_row_may_be_cut`` (the file does not end
+    with a line break, so its last field may be cut short; the row rules reject that row).
     Returns the extra columns' names; raises :class:`UnreadableFile` when the file cannot be mapped."""
     match = match_headers(read.headers, source, mapping)
     exprs = {col: column_expression(col, match, mapping) for col in source.column_names}
@@ -101,10 +120,11 @@ def prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMappi
             f"lacks required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
             f"(the header row {read.header_row} has: {', '.join(read.headers)})")
     select = [f"{e or 'CAST(NULL AS VARCHAR)'} AS {q(c)}" for c, e in exprs.items()]
-    select += [f"{_text(h)} AS {q(name)}" for name, h in match.extras.items()]
+    select += [f"{_text(i)} AS {q(name)}" for name, i in match.extras.items()]
     file_col = "_file_idx" if file_idx is None else f"{int(file_idx)} AS _file_idx"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number, {file_col} "
-                f"FROM {read.table}")
+    cut = (f"_row_number = (SELECT max(_row_number) FROM {read.table})" if last_row_may_be_cut else "false")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number, {file_col}, "
+                f"{cut} AS _maybe_cut FROM {read.table}")
     return list(match.extras)
 
 

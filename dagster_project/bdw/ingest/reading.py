@@ -6,6 +6,13 @@ The per-statement cost dominates small files, so the UTF-8 CSV files that share 
 DuckDB cannot read the group, its files are read one by one, so that the error names the file.
 A file that cannot be read or mapped is handed back with the reason, for quarantine.
 
+A CSV file that may have been cut off is always read alone: one whose ``"`` are unbalanced, or
+that does not end cleanly (:class:`~bdw.ingest.readers.FileScan`). DuckDB's multi-file read drops
+an unterminated quote at the end of a file without an error (a file read alone raises, naming the
+line), and a file cut inside its last unquoted field reads as if whole: its last row is marked
+(``_maybe_cut``) and the row rules reject it (a finance file is then quarantined whole). A file
+whose name holds glob characters is read alone too, from a copy (``readers.is_literal``).
+
 Every temporary table or view of the ingestion (these, and the checking and loading tables of
 ``bdw.ingest.load``) starts with :data:`TEMP`; :func:`drop_temp_tables` removes them all when the
 source is done.
@@ -22,7 +29,8 @@ from bdw.contract import Source
 from bdw.ingest import readers
 from bdw.ingest.mapping import SourceMapping
 from bdw.ingest.prepare import header_test, prepare
-from bdw.ingest.readers import CsvLayout, ReadResult, UnreadableFile
+from bdw.ingest.readers import CsvLayout, FileScan, ReadResult, UnreadableFile
+from bdw.settings import IngestLimits
 
 TEMP = "_ingest_"
 
@@ -34,8 +42,20 @@ class Incoming:
     index: int  # its place in processing (name) order: ``_file_idx`` in the batch's tables
     path: Path
     rel: str  # relative to the inbox
-    digest: str
-    size_bytes: int
+    scan: FileScan
+
+    @property
+    def digest(self) -> str:
+        return self.scan.digest
+
+    @property
+    def size_bytes(self) -> int:
+        return self.scan.size
+
+    @property
+    def may_be_cut(self) -> bool:
+        """Signs of a CSV file cut off (only meaningful for CSV): read it alone."""
+        return self.scan.quotes_unbalanced or not self.scan.ends_cleanly
 
 
 @dataclass(frozen=True)
@@ -71,6 +91,7 @@ class FileReader:
     source: Source
     mapping: SourceMapping
     scratch: Path  # for GBK text transcoded to UTF-8
+    limits: IngestLimits = IngestLimits()
 
     def read_all(self, files: list[Incoming]) -> list[ReadFile | Unreadable]:
         """Every file read and mapped, or the reason it cannot be; in name order."""
@@ -78,11 +99,11 @@ class FileReader:
         together: dict[CsvLayout, list[Incoming]] = {}
         for f in files:
             try:
-                layout = _csv_layout(f.path)
+                layout = _csv_layout(f.path, self.limits)
             except UnreadableFile as e:
                 out.append(Unreadable(f, str(e)))
                 continue
-            if layout is not None and layout.utf8:
+            if layout is not None and layout.utf8 and not f.may_be_cut and readers.is_literal(f.path):
                 together.setdefault(layout, []).append(f)
             else:
                 out.append(self._read_alone(f, layout))
@@ -96,13 +117,17 @@ class FileReader:
             if layout is not None:
                 read = readers.read_csv(self.con, f.path, table, self.scratch, layout)
             elif readers.file_format(f.path) == "parquet":
-                read = readers.read_parquet(self.con, f.path, table)
+                read = readers.read_parquet(self.con, f.path, table, self.limits.max_columns, self.scratch)
             else:
-                read = readers.read_xlsx(self.con, f.path, table, header_test(self.source, self.mapping))
-            (mapped,) = self._prepare(read, {f.index: read}, [f], f.index)
+                read = readers.read_xlsx(self.con, f.path, table, header_test(self.source, self.mapping),
+                                         self.limits.max_columns)
+            cut = layout is not None and not f.scan.ends_cleanly
+            (mapped,) = self._prepare(read, {f.index: read}, [f], f.index, cut)
             return mapped
         except UnreadableFile as e:
             return Unreadable(f, str(e))
+        except duckdb.OutOfMemoryException:
+            return Unreadable(f, readers.memory_error())
 
     def _read_together(self, layout: CsvLayout, members: list[Incoming]) -> list[ReadFile | Unreadable]:
         if len(members) > 1:
@@ -110,7 +135,7 @@ class FileReader:
                 group, reads = readers.read_csv_group(self.con, {f.index: f.path for f in members}, layout,
                                                       f"{TEMP}grp_{members[0].index}")
             except duckdb.Error:
-                pass  # some file is malformed: read them one by one below, so that its error names it
+                pass  # some file is malformed (or too big together): read them one by one, so that its error names it
             else:
                 try:
                     return list(self._prepare(group, reads, members, None))
@@ -119,17 +144,17 @@ class FileReader:
         return [self._read_alone(f, layout) for f in members]
 
     def _prepare(self, read: ReadResult, reads: dict[int, ReadResult], members: list[Incoming],
-                 file_idx: int | None) -> list[ReadFile]:
+                 file_idx: int | None, last_row_may_be_cut: bool = False) -> list[ReadFile]:
         """Map ``read`` (one file's, or a group's with its own ``_file_idx``) into one table for all ``members``;
         ``reads`` holds each member's own rows."""
         out = f"{TEMP}prep_{members[0].index}"
-        extras = tuple(prepare(self.con, self.source, self.mapping, read, out, file_idx))
+        extras = tuple(prepare(self.con, self.source, self.mapping, read, out, file_idx, last_row_may_be_cut))
         return [ReadFile(f, reads[f.index], out, extras) for f in members]
 
 
-def _csv_layout(path: Path) -> CsvLayout | None:
+def _csv_layout(path: Path, limits: IngestLimits) -> CsvLayout | None:
     """The layout of a CSV file, None for another format; raises :class:`UnreadableFile` for a file
-    of no accepted format, an empty one, or text in no accepted encoding."""
+    of no accepted format, an empty one, text in no accepted encoding, or one past a limit."""
     fmt = readers.file_format(path)
     readers.check_not_empty(path, fmt)
-    return readers.csv_layout(path) if fmt == "csv" else None
+    return readers.csv_layout(path, limits.max_columns, limits.max_line_bytes) if fmt == "csv" else None

@@ -3,6 +3,11 @@
 ``checked_select`` turns a table of text columns (already renamed to contract columns) into the
 typed columns the raw layer stores plus ``_issues``: a list of {column, rule, value} for the row.
 Every rule is written once here, in words a sales-ops analyst understands.
+
+Every name the query makes for itself starts with ``_`` (the parsed values ``_t_<column>``,
+``_issues``), like the bookkeeping columns it reads (``_row_number``, ``_file_idx``,
+``_maybe_cut``): no extra column can carry such a name (``bdw.ingest.prepare``), so no header can
+stand in for one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ NUMBER_HELP = "not a valid number"
 INT_HELP = "not a whole number"
 BOOL_HELP = "not a yes/no value (use true/false, 1/0, yes/no, 是/否)"
 MONTH_HELP = "not a valid month (use YYYY-MM)"
+CUT_HELP = ("the file does not end with a line break, so this last row may be cut short (an interrupted "
+            "export?); deliver the whole file again")
 
 _DATE_RE = (r"'^(\d{4})(?:[-/.]|年)(\d{1,2})(?:[-/.]|月)(\d{1,2})日?"
             r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$'")
@@ -102,11 +109,12 @@ def parsed(column: Column) -> str:
 
 def typed(column: Column) -> str:
     """The name of the column's parsed value in the checking query."""
-    return q(column.name + "__t")
+    return q("_t_" + column.name)
 
 
-def _issue(col: str, condition: str, rule: str, value: str) -> str:
-    return (f"CASE WHEN {condition} THEN {{'column': {lit(col)}, 'rule': {lit(rule)}, "
+def _issue(col: str | None, condition: str, rule: str, value: str) -> str:
+    column = lit(col) if col is not None else "CAST(NULL AS VARCHAR)"
+    return (f"CASE WHEN {condition} THEN {{'column': {column}, 'rule': {lit(rule)}, "
             f"'value': CAST({value} AS VARCHAR)}} END")
 
 
@@ -133,7 +141,7 @@ def _type_rule(column: Column) -> str | None:
 
 def issue_exprs(source: Source) -> list[str]:
     """One expression per rule, evaluating to an issue struct or NULL, over the text columns."""
-    out: list[str] = []
+    out: list[str] = [_issue(None, "_maybe_cut", CUT_HELP, "NULL")]
     for c in source.columns:
         v = present(c)
         if c.required or c.key:
@@ -236,7 +244,7 @@ def manual_kpi_issues(source: Source, column: Column) -> list[str]:
 def checked_select(source: Source, input_table: str, extras: list[str]) -> str:
     """SELECT the typed contract columns, the extra columns as text, _row_number, _file_idx (which
     of the batch's files the row came from) and _issues.
-    Each column is parsed once (``<column>__t``); the rules read the parsed values."""
+    Each column is parsed once (``_t_<column>``); the rules read the parsed values."""
     parse = ", ".join(f"{parsed(c)} AS {typed(c)}" for c in source.columns)
     out = [f"CAST({typed(c)} AS {c.sql_type}) AS {q(c.name)}" for c in source.columns]
     issues = "list_filter([" + ", ".join(issue_exprs(source)) + "], lambda x: x IS NOT NULL) AS _issues"

@@ -67,6 +67,8 @@ def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
             column_A=a, column_B=b, or_equal=k == "a_at_least_b", ignore_row_if="either_value_is_missing", **common)
     if k == "not_zero":
         return gxe.ExpectColumnValuesToNotBeInSet(column=rule.column, value_set=[0], **common)
+    if k == "positive":
+        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=0, strict_min=True, **common)
     if k == "at_least_one":
         return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=1, **common)
     if k == "at_most":
@@ -182,6 +184,8 @@ def describe_row(rule: Rule, row: pd.Series) -> str:
                 f"allowed up to {rule.threshold:.0%})")
     if rule.name == "every_contract_has_a_line":
         return f"{row['row_ref']} has no line in contract_lines"
+    if rule.name == "new_contract_value_positive":
+        return f"{row['row_ref']}: a new contract whose lines add up to {_fmt(row[rule.column])} {row['currency']}"
     if rule.kind in ("a_greater_than_b", "a_at_least_b") and rule.measure != "max_value":
         a, b = rule.columns
         return f"{row['row_ref']}: {a} {_fmt(row[a])} is not after {b} {_fmt(row[b])}"

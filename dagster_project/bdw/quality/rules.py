@@ -5,8 +5,9 @@ cheaply.
 
 GX owns the CRM completeness target and the finance validity rules that judge accepted data
 (plausible dates and amounts, and rules across rows: a line for every contract, payments within
-its value, an fx rate close to the previous month's). Row rules of the input are ingestion's and
-structural rules (unique keys, rates above zero) are dbt tests: docs/data_quality.md."""
+its value, a new contract's value above zero (a warning), an fx rate close to the previous
+month's). Row rules of the input are ingestion's and structural rules (unique keys, rates above
+zero) are dbt tests: docs/data_quality.md."""
 
 from __future__ import annotations
 
@@ -121,6 +122,11 @@ def validity_rules(cfg: QualityConfig) -> list[Rule]:
              column="amount"),
         Rule("every_contract_has_a_line", lines, "contracts", s, e, "at_least_one",
              "Every contract has at least one line in contract_lines.", column="line_count"),
+        Rule("new_contract_value_positive", contracts, "contracts", s, "warn", "positive",
+             "A new contract's value (the sum of its lines, in its currency) is above zero: lines of a new "
+             "contract that add up to zero or less were probably entered with the wrong sign (a warning: the "
+             "contract still publishes; a refund belongs in payments, as a negative payment).",
+             column="new_contract_value"),
         # payments
         Rule("amount_not_zero", payments, "payments", s, e, "not_zero", "No payment has a zero amount.",
              column="amount"),

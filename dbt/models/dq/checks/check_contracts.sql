@@ -1,5 +1,6 @@
 -- The input of the contract checks (Great Expectations, docs/data_quality.md): one row per contract
--- with its dates, its line count and value (the sum of its lines, in the contract's currency), and
+-- with its dates, its line count and value (the sum of its lines, in the contract's currency; for a
+-- new contract also as new_contract_value, which must be above zero), and
 -- its payments (refunds netted) converted to the contract's currency: a payment in that currency
 -- as it is; otherwise through CNY, at the payment's own month and back at the contract's rate.
 with lines as (
@@ -34,11 +35,13 @@ select
     contracts.account_id,
     contracts.status,
     contracts.currency,
+    contracts.contract_type,
     contracts.signed_date,
     contracts.start_date,
     contracts.end_date,
     coalesce(lines.line_count, 0) as line_count,
     cast(lines.contract_value as double) as contract_value,
+    cast(case when contracts.contract_type = 'new' then lines.contract_value end as double) as new_contract_value,
     coalesce(paid.payment_count, 0) as payment_count,
     cast(paid.paid_total as double) as paid_total,
     cast(case when lines.contract_value > 0 then paid.paid_total / lines.contract_value end as double) as paid_share,

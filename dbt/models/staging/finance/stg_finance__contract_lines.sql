@@ -3,7 +3,13 @@
 -- stg_finance__contracts has no currency, so no amount_cny either (unknown_contract and
 -- missing_fx_rate are both true); dq.reference_issues reports it (unknown_contract).
 with merged as (
-    select * from {{ ref('base_finance__contract_lines') }} where not coalesce(is_deleted, false)
+    select * from {{ ref('base_finance__contract_lines') }} as merged
+    where not coalesce(merged.is_deleted, false)
+        -- a contract held back by a quarantined file is left out, with all that is booked to it
+        and not exists (
+            select 1 from {{ ref('stg_finance__held_back_contracts') }} as held
+            where held.contract_id = merged.contract_id
+        )
 ),
 
 cleaned as (

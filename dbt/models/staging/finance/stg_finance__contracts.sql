@@ -1,7 +1,13 @@
 -- Contracts: one row per live contract_id (a deleted contract is gone; a cancelled one stays,
 -- with is_counting = false).
 with merged as (
-    select * from {{ ref('base_finance__contracts') }} where not coalesce(is_deleted, false)
+    select * from {{ ref('base_finance__contracts') }} as merged
+    where not coalesce(merged.is_deleted, false)
+        -- a contract held back by a quarantined file is left out, with all that is booked to it
+        and not exists (
+            select 1 from {{ ref('stg_finance__held_back_contracts') }} as held
+            where held.contract_id = merged.contract_id
+        )
 )
 
 select

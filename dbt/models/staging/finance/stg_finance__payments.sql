@@ -2,7 +2,13 @@
 -- month of received_date. A payment to a contract that is not (or no longer) in
 -- stg_finance__contracts is kept and flagged unknown_contract.
 with merged as (
-    select * from {{ ref('base_finance__payments') }} where not coalesce(is_deleted, false)
+    select * from {{ ref('base_finance__payments') }} as merged
+    where not coalesce(merged.is_deleted, false)
+        -- a contract held back by a quarantined file is left out, with all that is booked to it
+        and not exists (
+            select 1 from {{ ref('stg_finance__held_back_contracts') }} as held
+            where held.contract_id = merged.contract_id
+        )
 ),
 
 cleaned as (
