@@ -30,7 +30,8 @@ TABLES_PAGE = DOCS_DIR / "tables.md"
 BEGIN = "<!-- kpi-catalogue -->"
 END = "<!-- /kpi-catalogue -->"
 # the shared rules the KPI blocks refer to, in the order they are shown
-RULE_BLOCKS = ("kpi_rules", "kpi_status_rule", "plan_to_date_rule", "first_touch_rule", "average_headcount_rule")
+RULE_BLOCKS = ("kpi_rules", "kpi_status_rule", "plan_to_date_rule", "first_touch_rule", "average_headcount_rule",
+               "partner_history_rule")
 FAMILY_TITLES = {"crm": "CRM data"}
 # schemas analysts read (raw and staging are described in docs/contract.md and the dbt docs)
 TABLE_FOLDERS = (("marts", "marts"), ("dq", "dq"))
