@@ -39,8 +39,10 @@ line_segments as (
         begun.p.period as period,
         'product_family=' || coalesce(lines.product_family, 'unknown') as segment,
         lines.amount_cny as revenue_cny,
-        cast(begun.eligible_cost_cny as double) * cast(lines.amount_cny as double)
-            / nullif(cast(begun.revenue_cny as double), 0) as eligible_cost_cny
+        -- to the millionth of a yuan, so the sums are exact (the same in every build) and still add up
+        -- to the contract's cost within a cent
+        cast(begun.eligible_cost_cny * lines.amount_cny / nullif(begun.revenue_cny, 0) as decimal(24, 6))
+            as eligible_cost_cny
     from begun
     inner join {{ ref('int_contract_lines_cny') }} as lines
         on lines.contract_id = begun.contract_id
@@ -61,9 +63,8 @@ margins as (
         period_type,
         period,
         segment,
-        sum(cast(revenue_cny as double)) - sum(coalesce(eligible_cost_cny, 0)),
-        {{ safe_ratio('sum(cast(revenue_cny as double)) - sum(coalesce(eligible_cost_cny, 0))',
-                      'sum(cast(revenue_cny as double))') }}
+        cast(sum(revenue_cny) - sum(coalesce(eligible_cost_cny, 0)) as double),
+        {{ safe_ratio('sum(revenue_cny) - sum(coalesce(eligible_cost_cny, 0))', 'sum(revenue_cny)') }}
     from line_segments
     group by period_type, period, segment
 ),

@@ -33,8 +33,8 @@ due_segments as (
         due_periods.is_pending,
         due_periods.is_open,
         due_periods.signed_date <= periods.as_of_date as is_signed,
-        cast(due_periods.expiring_recurring_cny as double) as e,
-        cast(due_periods.renewed_recurring_cny as double) as r,
+        due_periods.expiring_recurring_cny as e,
+        due_periods.renewed_recurring_cny as r,
         unnest({{ segment_list([('channel', 'channel'), ('strategic', 'is_strategic'),
                                 ('region_group', 'region_group'), ('region', 'region')]) }}) as segment
     from due_periods
@@ -81,8 +81,8 @@ base as (
         period_type,
         period,
         segment,
-        sum(e) as renewal_base,
-        coalesce(sum(e) filter (where is_open), 0) as renewal_base_open
+        cast(sum(e) as double) as renewal_base,
+        cast(coalesce(sum(e) filter (where is_open), 0) as double) as renewal_base_open
     from due_segments
     where period_type in ('year', 'quarter')
       and segment not like 'region=%'
