@@ -31,7 +31,7 @@ BEGIN = "<!-- kpi-catalogue -->"
 END = "<!-- /kpi-catalogue -->"
 # the shared rules the KPI blocks refer to, in the order they are shown
 RULE_BLOCKS = ("kpi_rules", "kpi_status_rule", "plan_to_date_rule", "first_touch_rule", "average_headcount_rule",
-               "manual_kpi_rule")
+               "partner_history_rule", "manual_kpi_rule")
 FAMILY_TITLES = {"crm": "CRM data", "manual": "Measured by hand"}
 # schemas analysts read (raw and staging are described in docs/contract.md and the dbt docs)
 TABLE_FOLDERS = (("marts", "marts"), ("dq", "dq"))

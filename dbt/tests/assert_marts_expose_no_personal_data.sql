@@ -34,6 +34,8 @@
 -- depends_on: {{ ref('fct_renewals') }}
 -- depends_on: {{ ref('fct_account_years') }}
 -- depends_on: {{ ref('dim_kpis') }}
+-- depends_on: {{ ref('pipeline_movements') }}
+-- depends_on: {{ ref('forecast_commit_deals') }}
 
 select table_name, column_name
 from information_schema.columns

@@ -21,8 +21,9 @@ from conftest import TEST_DATA, write_csv
 MAVEN = TEST_DATA / "maven_crm"
 MARTS = {"kpi_values", "kpi_scorecard", "early_warnings", "dim_kpis", "dim_periods", "dim_accounts", "dim_partners",
          "dim_reps", "fct_contracts", "fct_contract_lines", "fct_payments", "fct_costs", "fct_opportunities",
-         "fct_renewals", "fct_account_years", "kpi_attainment", "rep_scorecard", "crm_record_completeness"}
-CRM_KPIS = {"win_rate", "avg_won_deal_size", "win_cycle_days", "crm_completeness"}
+         "fct_renewals", "fct_account_years", "kpi_attainment", "rep_scorecard", "crm_record_completeness",
+         "pipeline_movements", "forecast_commit_deals"}
+CRM_KPIS = {"win_rate", "avg_won_deal_size", "win_cycle_days", "crm_completeness", "pipeline_created_amount"}
 
 
 def q(wh: Path, sql: str) -> list[tuple]:
@@ -77,9 +78,10 @@ def test_empty_inbox_builds_every_mart_with_no_kpi_values(empty_wh):
     assert tables >= MARTS
     assert q(empty_wh, "SELECT count(*) FROM marts.kpi_values") == [(0,)]
     assert q(empty_wh, "SELECT count(*) FROM marts.early_warnings") == [(0,)]
-    # the calendar still runs from 2024 to the year of --as-of
+    # the calendar still runs from 2024 to the year after --as-of (renewal_base is known in advance)
     assert q(empty_wh, "SELECT min(period), max(period), count(*) FROM marts.dim_periods WHERE period_type = 'year'"
-             ) == [("2024", "2026", 3)]
+             ) == [("2024", "2027", 4)]
+    assert q(empty_wh, "SELECT count(*) FROM marts.pipeline_movements") == [(0,)]
     assert q(empty_wh, "SELECT is_complete, has_begun FROM marts.dim_periods WHERE period = '2026-05'"
              ) == [(False, True)]
 
@@ -94,7 +96,7 @@ def test_crm_only_export_has_crm_kpis_and_no_contract_kpis(maven_wh):
     kpis = {k for (k,) in q(maven_wh, "SELECT DISTINCT kpi_id FROM marts.kpi_values")}
     assert kpis == CRM_KPIS
     assert q(maven_wh, "SELECT min(period), max(period) FROM marts.dim_periods WHERE period_type = 'year'"
-             ) == [("2016", "2017")]
+             ) == [("2016", "2018")]
     assert q(maven_wh, "SELECT count(*) FROM marts.fct_contracts") == [(0,)]
 
 

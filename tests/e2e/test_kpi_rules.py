@@ -365,8 +365,10 @@ def test_win_rate_and_win_cycle(wh):
     assert kpi(wh, "win_rate", "2025-01") == approx(2 / 3)
     assert kpi(wh, "win_rate", "2025") == approx(3 / 4)  # + O5 won in February
     assert kpi(wh, "avg_won_deal_size", "2025") == approx((1_200_000 + 770_000 + 30_000) / 3)
-    # O1 first touch 2024-11-01 -> 70 days; O2 account activity 2024-10-15 -> 97; O5 without account: created -> 36
-    assert kpi(wh, "win_cycle_days", "2025") == approx((70 + 97 + 36) / 3)
+    # the opportunity's own first touch: O1 first_touch_at 2024-11-01 -> 70 days; O2 has none and no activity
+    # of its own (A5's visit of 2024-10-15 is the account's, not the deal's): created 2024-12-01 -> 50;
+    # O5 created -> 36
+    assert kpi(wh, "win_cycle_days", "2025") == approx((70 + 50 + 36) / 3)
     assert kpi(wh, "win_rate", "2025", "owner=R1") == 1.0
     assert kpi(wh, "win_rate", "2025", "owner=R2") == 0.5
     assert kpi(wh, "win_rate", "2025", "region_group=unknown") == 1.0  # O5's account is a placeholder
@@ -490,11 +492,17 @@ def test_early_warnings(wh):
     assert ("attrition", "blue", "all reps", "2026-01") in found  # 1 leaver / 2
     assert ("concentration", "orange", "A1", "2026-Q1") in found and ("concentration", "orange", "A1", "2026") in found
     assert ("forecast", "yellow", "company forecast", "2026-01") in found  # 1.1M vs 900k: +22%
+    # the forecast call of 2026-Q1: won 1.1M + commit O4 400,000 (O7 has no USD rate for February) against
+    # the plan to date 38M x 46/90
+    ((call,),) = q(wh, "SELECT value FROM marts.early_warnings WHERE kind = 'forecast_call' AND period = '2026-Q1'")
+    assert call == approx(1_500_000 / (38_000_000 * 46 / 90))
     assert {s for k, _, s, _ in found if k == "channel"} == {"P3"}  # P4 is credit-suspended, P2 terminated
     assert ("data", "grey", "R1", "2026-W07") in found  # bottom of ISO weeks 06 and 07
     assert ("data", "grey", "accounts.procurement_cycle", None) in found
-    messages = q(wh, "SELECT message FROM marts.early_warnings WHERE kind = 'budget_freeze'")
+    messages = q(wh, "SELECT message, amount_at_risk_cny FROM marts.early_warnings WHERE kind = 'budget_freeze'")
     assert "subscription" in messages[0][0]
+    # at risk: A1's open pipeline (O4 400,000) and its renewal base in the next 12 months (C10, 1,100,000)
+    assert messages[0][1] == 1_500_000 and "At risk: 1,500,000 CNY" in messages[0][0]
 
 
 def test_no_mart_holds_a_personal_value(wh):

@@ -20,10 +20,11 @@ NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 EXPECTED = {
     "01_big_deal_dependency.ipynb", "02_overseas_margin.ipynb", "03_channel_vs_direct.ipynb",
     "04_crm_data_and_forecasting.ipynb", "05_team.ipynb", "06_battle_map_2026.ipynb", "07_team_performance.ipynb",
+    "08_pipeline_and_renewals.ipynb",
 }
 
 
-def test_the_seven_deep_dives_are_there() -> None:
+def test_the_eight_deep_dives_are_there() -> None:
     assert {p.name for p in NOTEBOOKS} == EXPECTED
 
 

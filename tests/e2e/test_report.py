@@ -100,6 +100,11 @@ def rendered(sample_warehouse: Path, tmp_path_factory) -> dict:
                 "team": [(r.get_attribute("data-rep"), r.get_attribute("data-status"), r.inner_text())
                          for r in page.query_selector_all("tr.team-row")],
                 "plan_table": [c.text_content() for c in page.query_selector_all("#plan details tr")],
+                "waterfall": [c.text_content() for c in page.query_selector_all("#pipeline table.waterfall tbody tr")],
+                "call": {r.get_attribute("data-call"): r.inner_text()
+                         for r in page.query_selector_all("#pipeline tr[data-call]")},
+                "renewal_base": {r.get_attribute("data-quarter"): r.inner_text()
+                                 for r in page.query_selector_all("#pipeline tr[data-quarter]")},
                 "warnings": {r.get_attribute("data-warning") for r in page.query_selector_all("tr.warn-row")},
                 "checks": page.inner_text("#checks-summary"),
                 "files": page.inner_text("#files-summary"),
@@ -158,7 +163,10 @@ def test_scorecard_shows_every_target_and_kpi(rendered: dict, sample_warehouse: 
     year_rows = query(sample_warehouse, "SELECT kpi_id, unit, value, status, label_zh, label_en "
                       "FROM marts.kpi_scorecard WHERE period_type = 'year' AND period = ? AND segment = 'all'",
                       [str(as_of.year)])
-    assert len(rendered["kpis"]) == len(query(sample_warehouse, "SELECT DISTINCT kpi_id FROM marts.kpi_scorecard"))
+    # every KPI with an `all` row (cost_ratio and presales_effort_share have only their breakdown: a
+    # target of theirs is in the targets table above)
+    assert len(rendered["kpis"]) == len(query(sample_warehouse, "SELECT DISTINCT kpi_id FROM marts.kpi_scorecard "
+                                              "WHERE segment = 'all'"))
     for kpi_id, unit, value, status, zh, en in year_rows:
         text = rendered["kpis"][kpi_id]
         for expected in (fmt(value, unit), STATUS_EN[status], zh, en):
@@ -214,6 +222,47 @@ def test_the_year_against_its_plan(rendered: dict, sample_warehouse: Path) -> No
         assert f"{q}{fmt(year * cumulative / sum(quarters.values()), 'cny')}" in table.replace(" ", "")
     for expected in (fmt(value, "cny"), fmt(plan, "cny"), fmt(run_rate, "cny")):
         assert expected in table, f"{expected} not in the chart's data"
+
+
+def test_the_quarters_pipeline_forecast_call_and_renewal_base(rendered: dict, sample_warehouse: Path) -> None:
+    """docs/metrics.md sections 8 and 9 on the page: the running quarter's pipeline waterfall
+    (marts.pipeline_movements), the forecast call (won = signed revenue so far, commit and best case =
+    the quarter's open pipeline of those categories, against the target and the plan to date) and the
+    renewal base of the next four quarters."""
+    (as_of,) = query(sample_warehouse, "SELECT max(as_of_date) FROM marts.dim_periods")[0]
+    quarter = f"{as_of.year}-Q{(as_of.month - 1) // 3 + 1}"
+    steps = query(sample_warehouse, "SELECT movement, deal_count, amount_cny::double FROM marts.pipeline_movements "
+                  "WHERE quarter = ? ORDER BY step", [quarter])
+    assert [m for m, *_ in steps][::len(steps) - 1] == ["opening", "closing"] and len(steps) >= 6
+    chart = rendered["charts"]["chart-pipeline_waterfall"]
+    assert chart["declared"] == sum(1 for *_, amount in steps if amount)
+    for (movement, deals, amount), row in zip(steps, rendered["waterfall"], strict=True):
+        assert movement.replace("_", " ") in row and str(deals) in row and fmt(amount, "cny") in row, row
+
+    def value(kpi_id: str, segment: str) -> float | None:
+        found = query(sample_warehouse, "SELECT value FROM marts.kpi_values WHERE kpi_id = ? AND period = ? "
+                      "AND segment = ?", [kpi_id, quarter, segment])
+        return found[0][0] if found else None
+
+    won, commit, best = (value("signed_revenue", "all"), value("pipeline_open_amount", "forecast_category=commit"),
+                         value("pipeline_open_amount", "forecast_category=best_case"))
+    target, plan = query(sample_warehouse, "SELECT target, plan_to_date FROM marts.kpi_attainment WHERE kpi_id = "
+                         "'signed_revenue' AND period = ? AND segment = 'all'", [quarter])[0]
+    call = rendered["call"]
+    for key, expected in (("won", won), ("commit", commit), ("best_case", best), ("call", won + commit + best),
+                          ("target", target), ("plan_to_date", plan)):
+        assert fmt(expected, "cny") in call[key], (key, call[key])
+    assert rendered["charts"]["chart-forecast_call"]["declared"] == 5  # three parts, the target, the plan to date
+    index = as_of.year * 4 + (as_of.month - 1) // 3
+    ahead = [f"{(index + k) // 4}-Q{(index + k) % 4 + 1}" for k in range(1, 5)]
+    base = {p: (b, o) for p, b, o in query(sample_warehouse, """
+        SELECT period, max(value) FILTER (WHERE kpi_id = 'renewal_base'), max(value) FILTER (WHERE kpi_id =
+        'renewal_base_open') FROM marts.kpi_values WHERE kpi_id LIKE 'renewal_base%' AND segment = 'all'
+        AND period_type = 'quarter' GROUP BY period""")}
+    assert list(rendered["renewal_base"]) == ahead
+    for period in ahead:
+        assert fmt(base[period][0], "cny") in rendered["renewal_base"][period]
+        assert fmt(base[period][1], "cny") in rendered["renewal_base"][period]
 
 
 def test_the_team_against_quota(rendered: dict, sample_warehouse: Path) -> None:

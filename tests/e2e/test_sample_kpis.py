@@ -60,6 +60,26 @@ def test_sample_reproduces_the_year_end_report(kpis, kpi_id, segment, period, ex
     assert abs(value - expected) <= TOLERANCE[kind](expected), f"{kpi_id} {segment} {period}: {value} vs {expected}"
 
 
+def test_renewal_base_of_2026_seen_at_the_end_of_2025(sample_warehouse):
+    """The review's "0.85亿基础订单" (docs/metrics.md section 3): renewal_base of 2026 as a run with
+    --as-of 2025-12-31 gives it - E of the counting contracts signed by then that end in 2026, renewed
+    or not. renewal_base is known in advance, so this run (as of 2026-11-26) holds the same contracts
+    with the same E in marts.fct_renewals; only the contracts signed since are added to its own 2026
+    row (a second run of the sample as of 2025-12-31 gave the same 85,075,531.69)."""
+    import duckdb
+
+    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    try:
+        (base,) = con.execute("SELECT sum(expiring_recurring_cny) FROM marts.fct_renewals "
+                              "WHERE year(end_date) = 2026 AND signed_date <= DATE '2025-12-31'").fetchone()
+        (kpi,) = con.execute("SELECT value FROM marts.kpi_values WHERE kpi_id = 'renewal_base' AND period = '2026' "
+                             "AND segment = 'all'").fetchone()
+    finally:
+        con.close()
+    assert abs(float(base) - 85_000_000) <= TOLERANCE["money"](85_000_000)
+    assert kpi >= float(base)
+
+
 def test_2026_scorecard_shows_every_status(sample_warehouse):
     """The 2026 plan is followed only partly: the scorecard shows every status (docs/metrics.md 3)."""
     import duckdb

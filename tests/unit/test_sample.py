@@ -30,6 +30,7 @@ SCALED = (
 )
 FIXED = ("reps", "partners", "fx_rates", "rep_reviews", "quotas", "manual_measurements")
 CHECK_IN = "ACT5"  # activity ids of the 2026 visit check-ins (a fixed team's visits: they do not scale)
+PRESALES = "ACT6"  # activity ids of presales' demos, meetings and calls (a fixed team too)
 NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})_([a-z_]+)( \(\d+\))?\.(csv|xlsx|parquet)$")
 
 
@@ -164,17 +165,20 @@ def test_scale_multiplies_the_business_not_the_team(
         assert 9.0 <= tenfold[source] / counts[source] <= 11.0, source
     for source in FIXED:
         assert tenfold[source] == counts[source], source
-    # activities: the touches on deals and accounts scale, the field team's check-ins do not
-    (touches, check_ins), (touches10, check_ins10) = _activity_split(inbox), _activity_split(out)
+    # activities: the touches on deals and accounts scale, the field team's check-ins and presales' do not
+    (touches, check_ins, presales), (touches10, check_ins10, presales10) = _activity_split(inbox), _activity_split(out)
     assert 9.0 <= touches10 / touches <= 11.0
     assert 0.8 <= check_ins10 / check_ins <= 1.25
+    assert 0.8 <= presales10 / presales <= 1.25
 
 
-def _activity_split(inbox: Path) -> tuple[int, int]:
-    """(touches on deals and accounts, visit check-ins) among the activity rows of an inbox."""
+def _activity_split(inbox: Path) -> tuple[int, int, int]:
+    """(touches on deals and accounts, visit check-ins, presales activities) among the activity rows
+    of an inbox."""
     ids = [str(r[0]) for p in sorted((inbox / "activities").iterdir()) for r in _read(p)[1]]
     check_ins = sum(i.startswith(CHECK_IN) for i in ids)
-    return len(ids) - check_ins, check_ins
+    presales = sum(i.startswith(PRESALES) for i in ids)
+    return len(ids) - check_ins - presales, check_ins, presales
 
 
 # ---- messiness -----------------------------------------------------------------------------------
@@ -369,3 +373,97 @@ def test_headline_figures_follow_the_report(frames: dict) -> None:
     }
     assert (per_account[2025] >= 5e6).sum() == 14 and (per_account[2024] >= 5e6).sum() == 6
     assert per_account[2025].max() / total == pytest.approx(0.18, abs=0.005)
+
+
+# ---- battle map 3: the pipeline, renewals, presales, partners (docs/metrics.md sections 3, 8-10) ----
+def _contract_cny(frames: dict) -> tuple:
+    """Counting contracts (latest export) with their CNY amount and recurring amount (E) at the
+    rate of their signing month."""
+    from bdw.sample import dates as d
+
+    c = frames["contracts"].sort_values("_file", kind="stable").drop_duplicates("contract_id", keep="last")
+    c = c[c["status"] != "cancelled"].set_index("contract_id")
+    fx = frames["fx_rates"].drop_duplicates(["month", "currency"], keep="last").set_index(["month", "currency"])
+    month = d.month_label(d.month(c["signed_date"].to_numpy()))
+    rate = np.array([1.0 if k == "CNY" else fx.loc[(m, k), "rate_to_cny"] for m, k in
+                     zip(month, c["currency"], strict=True)])
+    lines = frames["contract_lines"]
+    recurring = lines[lines["is_recurring"].astype(bool)].groupby("contract_id")["amount"].sum()
+    c["e_cny"] = c.index.map(recurring).fillna(0).to_numpy() * rate
+    return c, d
+
+
+def test_the_renewal_base_of_2026_seen_at_the_end_of_2025(frames: dict) -> None:
+    """The review's "0.85亿基础订单": E of the counting contracts signed by 2025-12-31 that end in 2026."""
+    c, d = _contract_cny(frames)
+    ends = c["end_date"].to_numpy()
+    due = (ends != d.NONE) & (d.year(np.where(ends == d.NONE, 0, ends)) == 2026)
+    base = c.loc[due & (c["signed_date"] <= d.day("2025-12-31")).to_numpy(), "e_cny"].sum()
+    assert base == pytest.approx(figures.RENEWAL_BASE_NEXT_YEAR, rel=0.001)
+
+
+def test_eu_and_na_renewals_of_2026_are_priced_up(frames: dict) -> None:
+    """A renewal signed in 2026 of an EU or NA contract renews its recurring amount plus the plan's
+    price rise (figures.PRICE_RISE, in CNY, amounts rounded to the currency's tens)."""
+    c, d = _contract_cny(frames)
+    region = frames["accounts"].drop_duplicates("account_id", keep="last").set_index("account_id")["region"]
+    renewals = c[c["renews_contract_id"].notna() & (d.year(c["signed_date"].to_numpy()) == 2026)
+                 & c["renews_contract_id"].isin(c.index)]
+    renewals = renewals[d.year(c.loc[renewals["renews_contract_id"], "signed_date"].to_numpy()) < 2026]
+    for name, (lo, hi) in figures.PRICE_RISE.items():
+        mine = renewals[region.reindex(renewals["account_id"]).to_numpy() == name]
+        assert len(mine) >= 2, name
+        rise = mine["e_cny"].to_numpy() / c.loc[mine["renews_contract_id"], "e_cny"].to_numpy() - 1
+        assert ((rise > lo - 0.01) & (rise < hi + 0.01)).all(), (name, rise)
+
+
+def test_the_pipeline_moves_every_week_of_2026(frames: dict) -> None:
+    """Between any two weekly snapshots of 2026 deals are created, won, lost, pushed out and resized."""
+    from bdw.sample import dates as d
+
+    snaps = frames["opportunity_snapshots"]
+    now = frames["opportunities"].sort_values("_file", kind="stable").drop_duplicates(
+        "opportunity_id", keep="last").set_index("opportunity_id")["stage"]
+    days = sorted(x for x in snaps["snapshot_date"].unique() if x >= d.day("2026-01-01"))
+    assert len(days) >= 40
+    for before, after in zip(days, days[1:], strict=False):
+        a = snaps[snaps["snapshot_date"] == before].set_index("opportunity_id")
+        b = snaps[snaps["snapshot_date"] == after].set_index("opportunity_id")
+        gone = now.reindex(a.index.difference(b.index))
+        both = a.index.intersection(b.index)
+        moved = {
+            "created": len(b.index.difference(a.index)),
+            "won": int((gone == "closed_won").sum()),
+            "lost": int((gone == "closed_lost").sum()),
+            "pushed out": int((b.loc[both, "expected_close_date"] > a.loc[both, "expected_close_date"]).sum()),
+            "resized": int((b.loc[both, "amount"].fillna(-1) != a.loc[both, "amount"].fillna(-1)).sum()),
+        }
+        assert min(moved.values()) > 0, (d.iso(np.array([after]))[0], moved)
+
+
+def test_presales_time_goes_to_consumer_electronics(frames: dict) -> None:
+    """About 40% of presales' activities on accounts with an industry are in consumer electronics,
+    and none of them moves an account's first touch (they come after the account's first activity)."""
+    acts = frames["activities"]
+    presales = acts[acts["activity_id"].str.startswith(PRESALES)]
+    industry = frames["accounts"].drop_duplicates("account_id", keep="last").set_index("account_id")["industry"]
+    known = industry.reindex(presales["account_id"]).dropna()
+    assert len(known) > 1_000
+    assert (known == figures.PRESALES_FOCUS[0]).mean() == pytest.approx(figures.PRESALES_FOCUS[1], abs=0.03)
+    others = acts[~acts["activity_id"].str.startswith((PRESALES, CHECK_IN))]
+    first = others.groupby("account_id")["activity_date"].min()
+    assert (presales["activity_date"].to_numpy() > first.reindex(presales["account_id"]).to_numpy()).all()
+
+
+def test_partner_exports_tell_each_quarter_its_own_story(frames: dict) -> None:
+    """The channel exports its partners at every quarter end: health scores rise over the years to
+    today's, some of today's gold partners were silver before, a certification shows once it happened."""
+    p = frames["partners"]
+    files = sorted(p["_file"].unique())
+    assert len(files) >= 11
+    health = p.groupby("_file")["health_score"].mean()
+    assert health.iloc[-1] - health.iloc[0] > 4
+    gold = p.groupby("_file")["tier"].apply(lambda t: int((t == "gold").sum()))
+    assert gold.iloc[-1] > gold.iloc[len(files) // 2]
+    certified = p["certified_date"].to_numpy()
+    assert (certified[certified >= 0] <= p["_file"].to_numpy()[certified >= 0]).all()

@@ -47,6 +47,12 @@ class ReportData:
     plan_months: pd.DataFrame = field(default_factory=pd.DataFrame)  # PLAN_KPI by month of the as-of year
     plan_targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # its year and quarter targets (segment all)
     team: pd.DataFrame = field(default_factory=pd.DataFrame)  # marts.rep_scorecard of the as-of year, reps with a quota
+    pipeline: pd.DataFrame = field(default_factory=pd.DataFrame)  # marts.pipeline_movements of the as-of quarter
+    # the as-of quarter's forecast call: its signed_revenue (won) and pipeline_open_amount by forecast
+    # category (marts.kpi_values)
+    forecast_call: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quarter_plan: pd.DataFrame = field(default_factory=pd.DataFrame)  # that quarter's target and plan to date
+    renewal_base: pd.DataFrame = field(default_factory=pd.DataFrame)  # renewal_base(_open) of the next four quarters
     missing: list[str] = field(default_factory=list)  # tables the warehouse does not have
 
 
@@ -110,6 +116,24 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
         team = frame("marts.rep_scorecard", """
             SELECT * FROM marts.rep_scorecard WHERE period_type = 'year' AND period = ? AND quota_cny IS NOT NULL
             ORDER BY attainment DESC NULLS LAST, rep_id""", [year])
+        quarter = quarter_of(as_of)
+        pipeline = frame("marts.pipeline_movements", "SELECT * FROM marts.pipeline_movements WHERE quarter = ? "
+                         "ORDER BY step", [quarter])
+        forecast_call = frame("marts.kpi_values", """
+            SELECT kpi_id, segment, value FROM marts.kpi_values
+            WHERE period_type = 'quarter' AND period = ?
+              AND ((kpi_id = 'signed_revenue' AND segment = 'all')
+                   OR (kpi_id = 'pipeline_open_amount' AND segment LIKE 'forecast_category=%'))""", [quarter])
+        quarter_plan = frame("seeds.kpi_targets", """
+            SELECT t.target, a.plan_to_date FROM seeds.kpi_targets AS t
+            LEFT JOIN marts.kpi_attainment AS a USING (kpi_id, period_type, period, segment)
+            WHERE t.kpi_id = 'signed_revenue' AND t.segment = 'all' AND t.period_type = 'quarter'
+              AND t.period = ?""", [quarter]) if "marts.kpi_attainment" in present else pd.DataFrame()
+        renewal_base = frame("marts.kpi_values", """
+            SELECT kpi_id, period, value FROM marts.kpi_values
+            WHERE kpi_id IN ('renewal_base', 'renewal_base_open') AND segment = 'all' AND period_type = 'quarter'
+              AND list_contains(?, period)
+            ORDER BY period, kpi_id""", [next_quarters(as_of)])
         trend_keys = [(k, s) for k, segments in TREND_KPIS for s in segments]
         trends = frame("marts.kpi_values", """
             SELECT kv.* FROM marts.kpi_values AS kv
@@ -130,7 +154,19 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
     finally:
         con.close()
     return ReportData(warehouse, as_of, built_at, kpis, scorecard, targets, trends, warnings, checks, files,
-                      reference_issues, plan_months, plan_targets, team, sorted(set(missing)))
+                      reference_issues, plan_months, plan_targets, team, pipeline, forecast_call, quarter_plan,
+                      renewal_base, sorted(set(missing)))
+
+
+def quarter_of(day: dt.date) -> str:
+    """The quarter a day falls in, as marts.kpi_values writes it: ``2026-Q4``."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def next_quarters(day: dt.date, count: int = 4) -> list[str]:
+    """The ``count`` quarters after the one ``day`` falls in (renewal_base is known that far ahead)."""
+    index = day.year * 4 + (day.month - 1) // 3
+    return [f"{(index + k) // 4}-Q{(index + k) % 4 + 1}" for k in range(1, count + 1)]
 
 
 def _as_of(con: duckdb.DuckDBPyConnection, present: set[str]) -> dt.date | None:

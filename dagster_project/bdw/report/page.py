@@ -15,6 +15,7 @@ from bdw.ingest.outcome import FileStatus
 from bdw.report.charts import Chart, completeness_chart, cumulative_plan_chart, trend_chart
 from bdw.report.data import PLAN_KPI, TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
+from bdw.report.pipeline_charts import forecast_call_chart, renewal_base_chart, waterfall_chart
 
 FAMILIES = {
     "revenue": ("收入", "Revenue"), "margin": ("毛利", "Margin"), "customers": ("客户", "Customers"),
@@ -26,6 +27,7 @@ WARNING_KINDS = {
     "budget_freeze": ("预算冻结", "Budget freeze"), "attrition": ("人员流失", "Attrition"),
     "concentration": ("客户集中", "Customer concentration"), "forecast": ("预测偏差", "Forecast deviation"),
     "channel": ("渠道伙伴", "Channel partner"), "data": ("数据质量", "Data quality"),
+    "forecast_call": ("预测缺口", "Forecast call short"),
 }
 WARNING_COLOURS = {"red": "#c62828", "orange": "#e8590c", "yellow": "#d4a106", "blue": "#1d4ed8",
                    "purple": "#7c3aed", "grey": "#6b7280"}
@@ -101,6 +103,20 @@ class TeamRow:
 
 
 @dataclass
+class PipelineView:
+    """The quarter's pipeline waterfall, its forecast call and the renewal base ahead (the figures
+    of docs/metrics.md sections 8 and 9, as the marts hold them)."""
+    quarter: str
+    waterfall: Chart | None
+    call: Chart | None
+    call_rows: list[tuple[str, str, str, str]]  # key, Chinese, English, amount
+    renewal: Chart | None
+
+    def __bool__(self) -> bool:
+        return any((self.waterfall, self.call, self.renewal))
+
+
+@dataclass
 class Page:
     title: str
     as_of: dt.date
@@ -113,6 +129,7 @@ class Page:
     families: list[tuple[str, str, list[KpiRow]]]
     charts: list[Chart]
     plan_chart: Chart | None
+    pipeline: PipelineView
     team: list[TeamRow]
     warnings: list[dict]
     checks: dict
@@ -170,7 +187,8 @@ def build_page(data: ReportData) -> Page:
     return Page(
         title="BD 经营指标报告 · BD KPI report", as_of=data.as_of, built_at=data.built_at,
         warehouse=data.warehouse.name, year=year, quarter=quarter, counts=counts, targets=targets,
-        families=_families(data, year, quarter), charts=charts, plan_chart=plan_chart, team=_team(data.team),
+        families=_families(data, year, quarter), charts=charts, plan_chart=plan_chart,
+        pipeline=_pipeline(data, quarter, text_as_paths=font is not None), team=_team(data.team),
         warnings=_warnings(data.warnings),
         checks=_checks(data.checks, crm_chart), files=_files(data.files),
         reference_issues=[(r.rule, int(r.n)) for r in data.reference_issues.itertuples()],
@@ -197,6 +215,35 @@ def _target_rows(data: ReportData, kpis: pd.DataFrame) -> list[TargetRow]:
                               None if is_missing(r.attainment) else float(r.attainment), run_rate,
                               _by_hand(r, getattr(r, "is_measured_by_hand", None))))
     return rows
+
+
+def _pipeline(data: ReportData, quarter: str, text_as_paths: bool) -> PipelineView:
+    """The pipeline waterfall of the as-of quarter, its forecast call (won = signed revenue so far,
+    commit and best case = its open pipeline of those categories) against the target and plan to
+    date, and the renewal base of the next four quarters."""
+    values = {}
+    if not data.forecast_call.empty:
+        for r in data.forecast_call.itertuples():
+            key = "won" if r.kpi_id == "signed_revenue" else r.segment.removeprefix("forecast_category=")
+            values[key] = float(r.value)
+    plan = data.quarter_plan.iloc[0] if not data.quarter_plan.empty else None
+    target = None if plan is None or is_missing(plan["target"]) else float(plan["target"])
+    plan_to_date = None if plan is None or is_missing(plan["plan_to_date"]) else float(plan["plan_to_date"])
+    call = sum(values.get(k, 0.0) for k in ("won", "commit", "best_case"))
+    rows = [("won", "已签约", "won (signed revenue to date)", format_value(values.get("won", 0.0), "cny")),
+            ("commit", "承诺", "commit", format_value(values.get("commit", 0.0), "cny")),
+            ("best_case", "最可能", "best case", format_value(values.get("best_case", 0.0), "cny")),
+            ("call", "预测合计", "forecast call", format_value(call, "cny")),
+            ("target", "季度目标", "target", format_value(target, "cny")),
+            ("plan_to_date", "计划进度", "plan to date", format_value(plan_to_date, "cny")),
+            ("pipeline", "其他商机", "pipeline (not in the call)", format_value(values.get("pipeline"), "cny"))]
+    return PipelineView(
+        quarter,
+        waterfall_chart(data.pipeline, quarter, text_as_paths) if not data.pipeline.empty else None,
+        forecast_call_chart(values, target, plan_to_date, quarter, text_as_paths) if values else None,
+        rows if values else [],
+        renewal_base_chart(data.renewal_base, text_as_paths) if not data.renewal_base.empty else None,
+    )
 
 
 def _team(frame: pd.DataFrame) -> list[TeamRow]:

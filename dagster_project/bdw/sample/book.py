@@ -149,7 +149,31 @@ def _base(rng: np.random.Generator, a: pd.DataFrame, scale: int, as_of: int) -> 
     c["signed"] = np.where(
         c["lo"] == c["hi"], c["lo"], draw_days(rng, c["lo"].to_numpy(), c["hi"].to_numpy())
     )
+    _top_in_every_quarter(c, kind, as_of)
     return c.drop(columns=["lo", "hi"])
+
+
+def _top_in_every_quarter(c: pd.DataFrame, kind: np.ndarray, as_of: int) -> None:
+    """In a year planned by quarters the top customer's target is steered quarter by quarter, which
+    needs a contract of it in each quarter begun: a quarter its expansions missed takes one from the
+    quarter with the most, at the same day of the quarter (no random draw: nothing else moves)."""
+    top = np.flatnonzero((kind[c["account"].to_numpy()] == "top") & (c["ctype"].to_numpy() == "expansion"))
+    signed = c["signed"].to_numpy().copy()
+    for y in range(figures.START.year, d.to_date(as_of).year + 1):
+        if figures.plan(y).quarters is None:
+            continue
+        starts = [d.day(f"{y}-{3 * q - 2:02d}-01") for q in range(1, 5)]
+        begun = [q for q in range(4) if starts[q] <= as_of]
+        rows = top[d.year(signed[top]) == y]
+        for q in begun:
+            quarter = np.searchsorted(starts, signed[rows], side="right") - 1
+            counts = np.bincount(quarter, minlength=4)
+            if counts[q] or counts.max() < 2:
+                continue
+            donor = rows[quarter == int(np.argmax(counts))][0]
+            end = min(int(d.month_end(d.month(np.array([starts[q]]))[0] + 2)), as_of)
+            signed[donor] = min(starts[q] + signed[donor] - starts[int(np.argmax(counts))], end)
+    c["signed"] = signed
 
 
 def _attributes(
@@ -169,8 +193,17 @@ def _attributes(
     big = np.isin(a["kind"].to_numpy()[acc], ["top", "strategic"])
     recurring = (rng.random(n) < rec_p) | big  # big customers buy subscriptions
     c["recurring"] = recurring
-    terms, probs = zip(*figures.TERM_MONTHS, strict=True)
-    c["term"] = np.where(recurring, rng.choice(np.array(terms), n, p=np.array(probs)), 0)
+    # one uniform draw per contract, read through its signing year's term mix (as rng.choice would);
+    # the top customer keeps yearly terms (it renews through every quarter of the plan)
+    u = rng.random(n)
+    years = np.where(a["kind"].to_numpy()[acc] == "top", figures.START.year, d.year(c["signed"].to_numpy()))
+    term = np.zeros(n, dtype=np.int64)
+    for y in np.unique(years):
+        terms, probs = zip(*figures.term_months(int(y)), strict=True)
+        cdf = np.cumsum(probs) / np.sum(probs)
+        rows = years == y
+        term[rows] = np.array(terms)[cdf.searchsorted(u[rows], side="right")]
+    c["term"] = np.where(recurring, term, 0)
     kinds = _kinds(rng, recurring, big)
     for i in range(N_KINDS):
         c[f"k{i}"] = kinds[:, i]
@@ -398,6 +431,7 @@ def build(
     scale: int,
     as_of: int,
     home: np.ndarray,
+    rises: np.random.Generator,
 ) -> Book:
     c = _attributes(rng, _base(rng, a, scale, as_of), a, p, home)
     c = _renewals(rng, c, a, p, as_of)
@@ -408,6 +442,7 @@ def build(
     revenue = _rake_contracts(rng, c, a, win, scale)
     revenue[c["cancelled"].to_numpy()] = c["weight"].to_numpy()[c["cancelled"].to_numpy()]
     lines = _lines(rng, c, revenue, win)
+    _price_rises(rises, c, a, lines, win)
     # into the contract's currency at its signing month: CNY to the hundred, others to the ten
     currency = a["currency"].to_numpy()[c["account"].to_numpy()]
     c["currency"] = currency
@@ -420,7 +455,86 @@ def build(
     c["cny"] = lines.groupby("contract")["cny"].sum().reindex(range(len(c)), fill_value=0.0).to_numpy()
     c["cents"] = lines.groupby("contract")["cents"].sum().reindex(range(len(c)), fill_value=0).to_numpy()
     c["strategic_design"] = strategic_at(a, c["account"].to_numpy(), d.year(c["signed"].to_numpy()))
+    _steer_renewal_base(c, lines, scale, as_of)
     return Book(c, lines, win)
+
+
+def _recurring_cny(c: pd.DataFrame, lines: pd.DataFrame) -> np.ndarray:
+    """Each contract's recurring amount in CNY (E of docs/metrics.md section 9)."""
+    rec = np.array(figures.KIND_RECURRING)[lines["kind"].to_numpy()]
+    return np.bincount(lines["contract"].to_numpy()[rec], lines["cny"].to_numpy()[rec], minlength=len(c))
+
+
+def _price_rises(rng: np.random.Generator, c: pd.DataFrame, a: pd.DataFrame, lines: pd.DataFrame,
+                 win: pd.DataFrame) -> None:
+    """The EU/NA price rise (figures.PRICE_RISE): each such renewal's lines are scaled so that it
+    renews its contract's recurring amount times 1 + the rise; the lines of the same window, kind,
+    region group and channel (the top customer's and the raised ones aside) give way pro rata."""
+    signed = c["signed"].to_numpy()
+    renews = c["renews"].to_numpy()
+    region = a["region"].to_numpy()[c["account"].to_numpy()]
+    raised = np.flatnonzero(
+        (c["ctype"].to_numpy() == "renewal") & (renews >= 0) & ~c["cancelled"].to_numpy()
+        & np.isin(region, list(figures.PRICE_RISE)) & (d.year(signed) >= figures.PRICE_RISE_FROM)
+        & (d.year(signed[np.maximum(renews, 0)]) < figures.PRICE_RISE_FROM)
+    )
+    if not len(raised):
+        return
+    lo, hi = (np.array([figures.PRICE_RISE[r][k] for r in region[raised]]) for k in (0, 1))
+    rise = lo + (hi - lo) * rng.random(len(raised))
+    expiring = _recurring_cny(c, lines)[renews[raised]]
+    ci = lines["contract"].to_numpy()
+    cny = lines["cny"].to_numpy().copy()
+    now = np.bincount(ci, cny, minlength=len(c))[raised]
+    factor = np.ones(len(c))
+    factor[raised] = np.where(now > 0, expiring * (1 + rise) / np.where(now > 0, now, 1), 1.0)
+    new = cny * factor[ci]
+    # the cells that give way: window, kind, overseas, channel
+    w_idx = np.searchsorted(win["lo"].to_numpy(), signed, side="right") - 1
+    overseas = a["overseas"].to_numpy()[c["account"].to_numpy()]
+    channel = (c["channel"].to_numpy() == "partner").astype(np.int64)
+    cell = ((w_idx[ci] * len(figures.KINDS) + lines["kind"].to_numpy()) * 2 + overseas[ci]) * 2 + channel[ci]
+    is_raised = np.isin(ci, raised)
+    pool = ~is_raised & ~c["cancelled"].to_numpy()[ci] & (a["kind"].to_numpy()[c["account"].to_numpy()][ci] != "top")
+    for k in np.unique(cell[is_raised]):
+        delta = (new - cny)[is_raised & (cell == k)].sum()
+        give = pool & (cell == k)
+        room = cny[give].sum()
+        if room > 2 * abs(delta):
+            new[give] *= (room - delta) / room
+    lines["cny"] = new
+
+
+def _steer_renewal_base(c: pd.DataFrame, lines: pd.DataFrame, scale: int, as_of: int) -> None:
+    """The renewal base of the year after figures.RENEWAL_BASE_VIEW, seen on that day (E of the
+    counting contracts signed by then that end in that year), comes out at RENEWAL_BASE_NEXT_YEAR: the
+    term mix brings it near, then one-year contracts without a renewal - still pending at as-of, or
+    direct and not strategic - the latest-ending first, are signed for two years instead until it is
+    within 0.1%. Nothing signed or renewed changes, only when those contracts end."""
+    view = d.day(figures.RENEWAL_BASE_VIEW)
+    if as_of < view:
+        return
+    e = _recurring_cny(c, lines)
+    ends = c["end"].to_numpy()
+    in_base = (~c["cancelled"].to_numpy() & (c["signed"].to_numpy() <= view) & (ends != d.NONE)
+               & (d.year(ends) == d.to_date(view).year + 1) & (e > 0))
+    base = e[in_base].sum()
+    target = figures.RENEWAL_BASE_NEXT_YEAR * scale
+    tol = target * 0.001
+    renewed = np.isin(np.arange(len(c)), c["renews"].to_numpy())
+    # still pending at as-of (no renewal rate moves), else direct and not strategic (no targeted rate moves)
+    pending = ends + figures.RENEWAL_GRACE_DAYS > as_of
+    candidates = np.flatnonzero(
+        in_base & (c["term"].to_numpy() == 12) & (c["ctype"].to_numpy() != "renewal") & ~renewed
+        & (pending | ((c["channel"].to_numpy() == "direct") & ~c["strategic_design"].to_numpy()))
+    )
+    for i in candidates[np.argsort(-ends[candidates], kind="stable")]:
+        if base <= target + tol:
+            break
+        if base - e[i] >= target - tol:
+            c.at[i, "term"] = 24
+            c.at[i, "end"] = int(d.add_months(np.array([c.at[i, "start"]]), 24)[0] - 1)
+            base -= e[i]
 
 
 def _cancelled(rng: np.random.Generator, a: pd.DataFrame, as_of: int) -> pd.DataFrame:

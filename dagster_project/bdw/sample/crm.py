@@ -233,3 +233,44 @@ def field_visits(
     f["activity_type"] = np.where(rng.random(len(f)) < 0.75, "visit", "meeting")
     f["_file"] = file_day(f["activity_date"].to_numpy(), as_of)
     return f
+
+
+def presales_activities(
+    rng: np.random.Generator, roster: pd.DataFrame, a: pd.DataFrame, acts: pd.DataFrame, as_of: int
+) -> pd.DataFrame:
+    """Where presales time goes (presales_effort_share): on each working day from the start up to
+    as-of, each presales rep employed logs Poisson(PRESALES_RATE) demos, meetings or calls, a share
+    PRESALES_FOCUS of them on consumer-electronics customers. Only customers already touched before
+    that day (by the deal and account touches), and no opportunity: no first touch moves. Returns
+    account, owner (roster rows), activity_date, activity_type, _file."""
+    days = np.arange(d.day(figures.START), as_of + 1)
+    days = days[d.weekday(days) < 5]
+    touched = acts.groupby("account")["activity_date"].min().reindex(range(len(a)), fill_value=d.NONE).to_numpy()
+    industry, share = figures.PRESALES_FOCUS
+    focus = a["industry"].to_numpy() == industry
+    pools = []
+    for in_focus in (True, False):
+        rows = np.flatnonzero((focus == in_focus) & (touched != d.NONE))
+        rows = rows[np.argsort(touched[rows], kind="stable")]
+        pools.append((rows, touched[rows]))
+    out = []
+    for r in np.flatnonzero(roster["team"].to_numpy() == "presales"):
+        employed = roster["hire_date"].iat[r] <= days
+        if roster["leave_date"].iat[r] != d.NONE:
+            employed &= days < roster["leave_date"].iat[r]
+        day = np.repeat(days, rng.poisson(figures.PRESALES_RATE, len(days)) * employed)
+        pick = rng.random(len(day)) < share
+        u = rng.random(len(day))
+        account = np.full(len(day), -1, dtype=np.int64)
+        for k, (rows, since) in enumerate(pools):
+            mine = pick if k == 0 else ~pick
+            known = np.searchsorted(since, day[mine], side="left")  # touched before that day
+            account[mine] = np.where(known > 0, rows[np.minimum((u[mine] * known).astype(np.int64),
+                                                                np.maximum(known - 1, 0))], -1)
+        keep = account >= 0
+        out.append(pd.DataFrame({"account": account[keep], "owner": r, "activity_date": day[keep]}))
+    f = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["account", "owner", "activity_date"])
+    f["activity_type"] = rng.choice(np.array(["demo", "meeting", "call"], dtype=object), len(f), p=[0.6, 0.25, 0.15])
+    f["_file"] = file_day(f["activity_date"].to_numpy().astype(np.int64), as_of)
+    return f
+

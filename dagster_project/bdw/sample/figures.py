@@ -144,6 +144,28 @@ EXPANSIONS = {  # expected expansion contracts per account and year
 }
 RECURRING_SHARE = {"new": 0.85, "expansion": 0.70}
 TERM_MONTHS = ((12, 0.80), (24, 0.12), (36, 0.08))
+# From 2025 on sales signs more multi-year subscriptions (the top customer aside), so less of the
+# book comes due a year later: the renewal base of 2026 seen at the end of 2025 is about 85M
+# ("0.85亿基础订单"; book._steer_renewal_base makes it exact).
+TERM_MONTHS_FROM = {2025: ((12, 0.60), (24, 0.23), (36, 0.17))}
+
+
+RENEWAL_BASE_VIEW = "2025-12-31"  # the renewal base of the next year, seen on this day ...
+RENEWAL_BASE_NEXT_YEAR = 85_000_000.0  # ... is this (per scale unit): the review's "0.85亿基础订单"
+
+
+def term_months(year: int) -> tuple[tuple[int, float], ...]:
+    """The term mix (months, share) of recurring contracts signed in a year."""
+    since = [y for y in TERM_MONTHS_FROM if y <= year]
+    return TERM_MONTHS_FROM[max(since)] if since else TERM_MONTHS
+
+
+# The 2026 price rise on EU and NA renewals ("欧美续约提价15%"): a renewal signed from 2026 on of a
+# contract signed before is priced at the expiring recurring amount x (1 + a rise drawn from the
+# region's range); other contracts of the same window, kind, region group and channel give way, so
+# every steered total stays put.
+PRICE_RISE_FROM = 2026
+PRICE_RISE = {"EU": (0.14, 0.21), "NA": (0.10, 0.17)}
 LATE_RENEWAL_SHARE = 0.15  # of contracts not renewed in time: renewed after the grace period
 
 LOST_PER_WON = 1.9
@@ -229,6 +251,11 @@ QUOTA_ROUNDING = 10_000.0
 VISIT_PUSH_START = "2026-01-01"
 VISIT_RATE = (1.4, 2.4)
 
+# Presales (team presales) logs demos, meetings and calls on customers already in touch: this many a
+# working day per presales rep, this share of them in consumer electronics ("40%售前资源押在消费电子").
+PRESALES_RATE = 1.2
+PRESALES_FOCUS = ("consumer_electronics", 0.40)
+
 # Partners: 34 active all of 2025, two onboarded and one terminated during it -> 426 month-end
 # heads, average 35.5 (38M / 35.5 = 1.07M). Certified share and health miss the 2026 plan partly.
 PARTNERS_FULL_2025 = 34
@@ -245,6 +272,11 @@ PARTNER_TERMINATED_2026 = "2026-05-20"  # one of the 34 leaves in 2026
 PARTNER_TIERS = (("gold", 8), ("silver", 14))  # the rest are registered
 PARTNER_UNCERTIFIED = 3  # active partners without certification at as-of
 PARTNER_HEALTH_MEAN = 82.0
+# The channel exports its partner list at every quarter end (and at as-of): health scores rise
+# towards today's by this many points a year (the 2025 quarters scored lower than today), and this
+# many of today's gold partners were silver until the export after this day.
+PARTNER_HEALTH_TREND = 2.5
+PARTNER_PROMOTED = (2, "2025-10-01")
 
 # FX: monthly rate_to_cny (start, drift per month, monthly volatility)
 FX = {"USD": (7.10, 0.004, 0.006), "EUR": (7.75, 0.006, 0.009), "SGD": (5.28, 0.003, 0.006)}

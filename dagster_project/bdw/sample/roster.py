@@ -36,6 +36,35 @@ def roster_files(roster: pd.DataFrame, as_of: int, keys: str, start: str, end: s
     return pd.concat(parts, ignore_index=True).sort_values(["_file", keys]).reset_index(drop=True)
 
 
+def partner_files(rng: np.random.Generator, partners: pd.DataFrame, as_of: int) -> pd.DataFrame:
+    """The channel's partner exports at each quarter end and at as-of: the partners onboarded by
+    then, with what was known that day - a termination only once it happened, the health score of
+    that quarter (today's less PARTNER_HEALTH_TREND a year, with noise), the tier of that time (the
+    promoted gold partners were silver before PARTNER_PROMOTED's day). The certification date is
+    left out before it happens by the caller."""
+    first = d.month(np.array([d.day(figures.START)]))[0]
+    quarter_ends = d.month_end(np.arange(first + 2, d.month(np.array([as_of]))[0] + 1, 3))
+    files = [int(f) for f in quarter_ends if f < as_of] + [as_of]
+    count, on = figures.PARTNER_PROMOTED
+    gold = np.flatnonzero(partners["tier"].to_numpy() == "gold")
+    promoted = rng.permutation(gold)[:count]
+    parts = []
+    for f in files:
+        part = partners[partners["onboarded_date"] <= f].copy()
+        if part.empty:
+            continue
+        part.loc[part["terminated_date"] > f, "terminated_date"] = d.NONE
+        years_before = (as_of - f) / 365.25
+        noise = rng.normal(0.0, 1.5, len(part)) if f < as_of else np.zeros(len(part))
+        part["health_score"] = np.clip(
+            np.round(part["health_score"].to_numpy() - figures.PARTNER_HEALTH_TREND * years_before + noise), 0, 100)
+        if f < d.day(on):
+            part.loc[part.index.isin(promoted), "tier"] = "silver"
+        part["_file"] = f
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True).sort_values(["_file", "partner_id"]).reset_index(drop=True)
+
+
 def reviews(rng: np.random.Generator, roster: pd.DataFrame, as_of: int) -> pd.DataFrame:
     rows = []
     for period, share in figures.REVIEW_HIGH_SHARE.items():

@@ -38,7 +38,7 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     fx = roster.fx_rates(rng(3), first_month, int(d.month(np.array([as_of]))[0]))
     a = accounts.add_special(accounts.skeleton(rng(4), scale, as_of), rng(5), scale, as_of)
     home = book.home_partners(rng(6), a, partners)
-    bk = book.build(rng(7), a, partners, fx, scale, as_of, home)
+    bk = book.build(rng(7), a, partners, fx, scale, as_of, home, rng(27))
     c = bk.contracts
     pay, first_planned = finance.payments(rng(8), bk, as_of, scale)
     cost = finance.costs(rng(9), bk, a, fx, as_of)
@@ -87,16 +87,20 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     acts = crm.activity_rows(rng(19), x, a, first_contact, a["owner"].to_numpy(), as_of)
     quota_rows = quotas.quotas(rng(24), c, reps, as_of, scale)
     visits = crm.field_visits(rng(23), reps, a, team, acts, quotas.pace(c, reps, quota_rows, as_of), as_of)
+    presales = crm.presales_activities(rng(25), reps, a, acts, as_of)
 
     frames: Frames = {}
     frames["reps"] = _reps(reps, as_of)
-    frames["partners"] = _partners(partners, as_of)
+    frames["partners"] = _partners(roster.partner_files(rng(26), partners, as_of))
     frames["rep_reviews"] = roster.reviews(rng(20), reps, as_of)
     frames["fx_rates"] = _fx(fx, as_of)
     frames["accounts"] = _accounts(a, reps, as_of)
     frames["opportunities"] = _opportunities(x, a, reps, partners, as_of)
     frames["opportunity_snapshots"] = _snapshots(x, as_of)
-    frames["activities"] = pd.concat([_activities(acts, x, a, reps), _visits(visits, a, reps)], ignore_index=True)
+    frames["activities"] = pd.concat(
+        [_activities(acts, x, a, reps), _visits(visits, a, reps, 50_000_000), _visits(presales, a, reps, 60_000_000)],
+        ignore_index=True,
+    )
     frames["contracts"] = _contracts(c, a, x, reps, partners, as_of)
     frames["contract_lines"] = _lines(bk, c, as_of)
     frames["payments"] = _payments(pay, c, as_of)
@@ -139,8 +143,7 @@ def _reps(reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
     return f
 
 
-def _partners(partners: pd.DataFrame, as_of: int) -> pd.DataFrame:
-    f = roster.roster_files(partners, as_of, "partner_id", "onboarded_date", "terminated_date")
+def _partners(f: pd.DataFrame) -> pd.DataFrame:
     late = f["certified_date"].to_numpy() > f["_file"].to_numpy()
     f.loc[late, "certified_date"] = d.NONE
     return f
@@ -267,11 +270,12 @@ def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.D
     return f
 
 
-def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """The 2026 visit check-ins, numbered apart from the other activities (ACT5...)."""
+def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, first_id: int) -> pd.DataFrame:
+    """Activities of a fixed team, numbered apart from the touches on deals and accounts: the 2026
+    visit check-ins (ACT5...) and presales' activities (ACT6...)."""
     return pd.DataFrame(
         {
-            "activity_id": [f"ACT{50_000_000 + i:08d}" for i in range(1, len(visits) + 1)],
+            "activity_id": [f"ACT{first_id + i:08d}" for i in range(1, len(visits) + 1)],
             "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy().astype(np.int64)],
             "opportunity_id": None,
             "owner_id": _rep_id(reps, visits["owner"].to_numpy().astype(np.int64)),

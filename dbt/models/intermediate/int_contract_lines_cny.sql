@@ -1,6 +1,6 @@
 -- Contract revenue by line, in CNY (and USD), with everything the revenue KPIs break it down by:
--- the contract's owner, type, channel and partner (tier), the account's region, region_group and
--- industry, the line's product_family. `is_revenue_included` says whether the line counts in
+-- the contract's owner, type, channel and partner (its tier when the contract was signed), the
+-- account's region, region_group and industry, the line's product_family. `is_revenue_included` says whether the line counts in
 -- signed revenue: its contract counts (not cancelled, not deleted), was signed by --as-of, and no
 -- reference problem (unknown_contract, missing_partner_id, missing_fx_rate) leaves it out.
 with usd as (
@@ -51,7 +51,9 @@ left join {{ ref('stg_finance__contracts') }} as contracts
     on contracts.contract_id = lines.contract_id
 left join {{ ref('stg_crm__accounts') }} as accounts
     on accounts.account_id = contracts.account_id
-left join {{ ref('stg_crm__partners') }} as partners
+-- the partner's tier when the contract was signed (the partners export valid that day)
+left join {{ ref('stg_crm__partner_exports') }} as partners
     on partners.partner_id = contracts.partner_id
+    and contracts.signed_date between partners.valid_from and partners.valid_to
 left join usd
     on usd.month = strftime(lines.signed_date, '%Y-%m')

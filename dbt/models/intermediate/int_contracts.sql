@@ -81,7 +81,10 @@ joined as (
     left join costs on costs.contract_id = contracts.contract_id
     left join payments on payments.contract_id = contracts.contract_id
     left join {{ ref('stg_crm__accounts') }} as accounts on accounts.account_id = contracts.account_id
-    left join {{ ref('stg_crm__partners') }} as partners on partners.partner_id = contracts.partner_id
+    -- the partner's tier when the contract was signed (the partners export valid that day)
+    left join {{ ref('stg_crm__partner_exports') }} as partners
+        on partners.partner_id = contracts.partner_id
+        and contracts.signed_date between partners.valid_from and partners.valid_to
     left join {{ ref('int_first_touch') }} as first_touch
         on first_touch.subject_type = 'contract' and first_touch.subject_id = contracts.contract_id
 )

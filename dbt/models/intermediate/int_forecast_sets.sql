@@ -14,6 +14,8 @@ select
     first_snapshot.month,
     first_snapshot.snapshot_date,
     snapshots.opportunity_id,
+    opportunities.owner_id,
+    opportunities.account_id,
     snapshots.expected_close_date,
     snapshots.amount_cny as commit_amount_cny,
     snapshots.missing_fx_rate,

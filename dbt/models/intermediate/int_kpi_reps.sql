@@ -7,6 +7,8 @@
 --   teams); per rep, the rep's visits / the working days of the period up to --as-of on which the
 --   rep was employed. A visit on a weekend counts, its day is no working day. Periods without any
 --   counted visit have no value.
+-- presales_effort_share (quarters, years; segment industry only): activities by reps of team
+--   presales on accounts of the industry / all their activities on accounts with an industry.
 with periods as (
     select * from {{ ref('int_periods') }} where has_begun
 ),
@@ -85,6 +87,31 @@ visits_per_day as (
           and any_visit.period = denominators.period
           and any_visit.segment = 'all'
     )
+),
+
+-- presales_effort_share (quarters, years): activities by reps of team presales on accounts of an
+-- industry / all their activities on accounts with an industry, up to --as-of
+presales_activities as (
+    select activity_periods.p.period_type as period_type, activity_periods.p.period as period,
+           activity_periods.industry
+    from (
+        select accounts.industry, unnest({{ period_keys('activities.activity_date') }}) as p
+        from {{ ref('stg_crm__activities') }} as activities
+        inner join {{ ref('stg_hr__reps') }} as reps
+            on reps.rep_id = activities.owner_id and reps.team = 'presales'
+        inner join {{ ref('stg_crm__accounts') }} as accounts
+            on accounts.account_id = activities.account_id
+        where accounts.industry is not null
+          and activities.activity_date <= {{ as_of_date() }}
+    ) as activity_periods
+    where activity_periods.p.period_type in ('year', 'quarter')
+),
+
+presales_shares as (
+    select period_type, period, 'industry=' || industry as segment,
+           cast(count(*) as double) / sum(count(*)) over (partition by period_type, period) as value
+    from presales_activities
+    group by period_type, period, industry
 )
 
 select 'quota_attainment' as kpi_id, period_type, period, segment,
@@ -93,3 +120,6 @@ from {{ ref('int_rep_quotas') }}
 union all
 select 'customer_visits_per_day', period_type, period, segment, value
 from visits_per_day
+union all
+select 'presales_effort_share', period_type, period, segment, value
+from presales_shares

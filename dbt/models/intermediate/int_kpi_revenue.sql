@@ -1,8 +1,9 @@
 -- Revenue KPIs in long form (kpi_id, period_type, period, segment, value): signed_revenue with its
--- segments (owner for years and quarters only), signed_revenue_growth, renewable_revenue, renewable_share, saas_share,
--- overseas_revenue_share, overseas_revenue_usd, strategic_customer_count,
--- strategic_revenue_share, top_customer_share, top5_customer_share, top_industry_share and
--- gold_partner_revenue. Periods without included revenue have no rows.
+-- segments (owner for years and quarters only, partner for the partner channel),
+-- signed_revenue_growth, renewable_revenue, renewable_share, saas_share, overseas_revenue_share,
+-- overseas_revenue_usd, strategic_customer_count, strategic_revenue_share, top_customer_share,
+-- top5_customer_share, top_industry_share and gold_partner_revenue (the partner's tier when the
+-- contract was signed). Periods without included revenue have no rows.
 with periods as (
     select * from {{ ref('int_periods') }} where has_begun
 ),
@@ -44,6 +45,16 @@ signed_revenue as (
         on periods.period_type = line_periods.p.period_type
         and periods.period = line_periods.p.period
     where line_periods.p.period_type in ('year', 'quarter')
+    group by all
+    union all
+    -- segment partner: the partner-channel contracts by partner (they add up to channel=partner)
+    select 'signed_revenue', line_periods.p.period_type, line_periods.p.period, 'partner=' || line_periods.partner_id,
+           cast(sum(line_periods.amount_cny) as double)
+    from line_periods
+    inner join periods
+        on periods.period_type = line_periods.p.period_type
+        and periods.period = line_periods.p.period
+    where line_periods.channel = 'partner'
     group by all
 ),
 

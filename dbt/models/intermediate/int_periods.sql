@@ -1,6 +1,8 @@
 -- The calendar of reporting periods (docs/metrics.md section 1): every year, quarter and month from
--- 2024 (or the first year of the contract or opportunity data, when earlier) to the year of
--- --as-of, with the dates every KPI needs to place itself in time.
+-- 2024 (or the first year of the contract or opportunity data, when earlier) to the year after
+-- --as-of, with the dates every KPI needs to place itself in time. Periods not begun yet carry only
+-- what is known in advance (renewal_base for the next four quarters and the next year,
+-- pipeline_coverage of quarters to come).
 with as_of as (
     select {{ as_of_date() }} as as_of_date
 ),
@@ -15,7 +17,7 @@ data_years as (
 ),
 
 years as (
-    select unnest(generate_series(least(2024, coalesce(data_years.first_year, 2024)), year(as_of.as_of_date))) as y
+    select unnest(generate_series(least(2024, coalesce(data_years.first_year, 2024)), year(as_of.as_of_date) + 1)) as y
     from as_of, data_years
 ),
 

@@ -1,9 +1,13 @@
 -- Early warnings (docs/metrics.md section 5): one row per warning open at --as-of, with what it is
 -- about, the value that triggered it, the threshold (seed kpi_thresholds) and what to do.
---   red            budget_freeze  a customer with a net loss in its latest 2 consecutive fiscal quarters
+--   red            budget_freeze  a customer with a net loss in its latest 2 consecutive fiscal quarters;
+--                                 the amount at risk: its open pipeline and its renewal base in the next 12 months
 --   blue           attrition      monthly attrition_rate above 0.05 (latest complete and running month)
---   orange         concentration  top_customer_share above 0.15 in the current quarter or year
+--   orange         concentration  top_customer_share above 0.15 in the current quarter (once half of it
+--                                 has passed) or year
 --   yellow         forecast       |forecast_deviation| above 0.15 (latest complete month and quarter)
+--   yellow         forecast_call  the running quarter's won (signed revenue to date) + commit pipeline
+--                                 below 80% of its signed_revenue plan to date
 --   purple         channel        an active partner, not credit-suspended, with health_score below 80
 --   grey           data           a CRM key field below 95% filled (all current records), and reps in
 --                                 the bottom 3 of weekly completeness in each of the last 2 weeks (dq.crm_completeness_bottom_reps);
@@ -48,12 +52,57 @@ budget_freeze as (
        and max(financials.quarter_index) - min(financials.quarter_index) = count(*) - 1
 ),
 
+-- what a budget freeze puts at risk: the account's open pipeline (current amounts, --as-of month's
+-- rate) and its renewal base in the next 12 months (E of its contracts ending after --as-of and
+-- within 12 months, renewed or not)
+at_risk as (
+    select
+        budget_freeze.account_id,
+        coalesce((
+            select sum(opportunities.amount_cny_as_of) from {{ ref('int_opportunities') }} as opportunities
+            where opportunities.account_id = budget_freeze.account_id
+              and opportunities.is_kpi_included and not opportunities.is_closed
+        ), 0) as open_pipeline_cny,
+        coalesce((
+            select sum(renewals.expiring_recurring_cny) from {{ ref('int_renewals') }} as renewals, as_of
+            where renewals.account_id = budget_freeze.account_id
+              and renewals.end_date > as_of.as_of_date
+              and renewals.end_date <= cast(as_of.as_of_date + interval 12 month as date)
+        ), 0) as renewal_base_cny
+    from budget_freeze
+),
+
 current_kpis as (
-    select kv.*, current_periods.which
+    select kv.*, current_periods.which, periods.elapsed_share
     from {{ ref('kpi_values') }} as kv
     inner join current_periods
         on current_periods.period_type = kv.period_type and current_periods.period = kv.period
+    inner join {{ ref('int_periods') }} as periods
+        on periods.period_type = kv.period_type and periods.period = kv.period
     where kv.segment = 'all'
+),
+
+-- the forecast call of the running quarter: won to date (signed revenue) + the commit pipeline,
+-- against the quarter's signed_revenue plan to date (marts.kpi_attainment)
+forecast_call as (
+    select
+        plan.period,
+        plan.plan_to_date,
+        coalesce(won.value, 0) as won_cny,
+        coalesce(committed.value, 0) as commit_cny,
+        {{ safe_ratio('coalesce(won.value, 0) + coalesce(committed.value, 0)', 'plan.plan_to_date') }} as call_share
+    from {{ ref('kpi_attainment') }} as plan
+    inner join current_periods
+        on current_periods.period_type = plan.period_type and current_periods.period = plan.period
+        and current_periods.which = 'running'
+    left join {{ ref('int_kpi_values_long') }} as won
+        on won.kpi_id = 'signed_revenue' and won.segment = 'all'
+        and won.period_type = plan.period_type and won.period = plan.period
+    left join {{ ref('int_kpi_values_long') }} as committed
+        on committed.kpi_id = 'pipeline_open_amount' and committed.segment = 'forecast_category=commit'
+        and committed.period_type = plan.period_type and committed.period = plan.period
+    where plan.kpi_id = 'signed_revenue' and plan.segment = 'all' and plan.period_type = 'quarter'
+      and plan.plan_to_date > 0
 ),
 
 period_account_revenue as (
@@ -92,9 +141,13 @@ warnings as (
             || ' consecutive fiscal quarters' as rule,
         'Customer ' || coalesce(accounts.account_name, budget_freeze.account_id) || ' (' || budget_freeze.account_id
             || ') reported a net loss in every fiscal quarter from ' || budget_freeze.first_quarter || ' to '
-            || budget_freeze.last_quarter || ': its budget may be frozen. Offer to move it to subscription terms '
-            || 'and review its open deals and renewals.' as message
+            || budget_freeze.last_quarter || ': its budget may be frozen. At risk: '
+            || format('{:,.0f}', cast(at_risk.open_pipeline_cny + at_risk.renewal_base_cny as double))
+            || ' CNY (open pipeline ' || format('{:,.0f}', cast(at_risk.open_pipeline_cny as double))
+            || ' CNY, renewals due in the next 12 months ' || format('{:,.0f}', cast(at_risk.renewal_base_cny as double))
+            || ' CNY). Offer to move it to subscription terms and review its open deals and renewals.' as message
     from budget_freeze
+    inner join at_risk on at_risk.account_id = budget_freeze.account_id
     left join {{ ref('stg_crm__accounts') }} as accounts on accounts.account_id = budget_freeze.account_id
 
     union all
@@ -126,6 +179,9 @@ warnings as (
       and current_kpis.which = 'running'
       and current_kpis.period_type in ('quarter', 'year')
       and current_kpis.value > {{ threshold('alert_top_customer_share') }}
+      -- a few contracts early in a quarter make any customer look dominant
+      and (current_kpis.period_type <> 'quarter'
+           or current_kpis.elapsed_share >= {{ threshold('alert_concentration_min_elapsed') }})
 
     union all
     select
@@ -139,6 +195,19 @@ warnings as (
     where kpi_id = 'forecast_deviation'
       and which = 'latest_complete'
       and abs(value) > {{ threshold('alert_forecast_deviation') }}
+
+    union all
+    select
+        'forecast_call', 'yellow', 'forecast', 'forecast call', period, call_share,
+        {{ threshold('alert_forecast_call_share') }},
+        '(won + commit) / signed_revenue plan to date < ' || {{ threshold('alert_forecast_call_share') }},
+        'The forecast call of ' || period || ' is short: won ' || format('{:,.0f}', won_cny) || ' CNY + commit '
+            || format('{:,.0f}', commit_cny) || ' CNY = ' || format('{:,.0f}', won_cny + commit_cny) || ' CNY, '
+            || round(call_share * 100, 1) || '% of the plan to date of ' || format('{:,.0f}', plan_to_date)
+            || ' CNY (alert below ' || round({{ threshold('alert_forecast_call_share') }} * 100, 1) || '%): move '
+            || 'best-case deals to commit or widen the pipeline for this quarter.'
+    from forecast_call
+    where call_share < {{ threshold('alert_forecast_call_share') }}
 
     union all
     select
@@ -202,14 +271,17 @@ warnings as (
 )
 
 select
-    kind || ':' || subject || coalesce(':' || period, '') as warning_id,
-    kind,
-    colour,
-    subject_type,
-    subject,
-    period,
-    value,
-    cast(threshold as double) as threshold,
-    rule,
-    message
+    warnings.kind || ':' || warnings.subject || coalesce(':' || warnings.period, '') as warning_id,
+    warnings.kind,
+    warnings.colour,
+    warnings.subject_type,
+    warnings.subject,
+    warnings.period,
+    warnings.value,
+    cast(warnings.threshold as double) as threshold,
+    warnings.rule,
+    warnings.message,
+    cast(at_risk.open_pipeline_cny + at_risk.renewal_base_cny as double) as amount_at_risk_cny
 from warnings
+left join at_risk
+    on warnings.kind = 'budget_freeze' and at_risk.account_id = warnings.subject

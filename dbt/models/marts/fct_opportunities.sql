@@ -7,6 +7,8 @@ select
     stage,
     is_closed,
     is_won,
+    contract_cancelled,
+    counts_as_won,
     amount,
     currency,
     amount_cny,

@@ -36,7 +36,7 @@ deals as (
     from (
         select owner_id, unnest({{ period_keys('closed_at') }}) as p
         from {{ ref('int_opportunities') }}
-        where is_kpi_included and is_won and closed_at <= {{ as_of_date() }}
+        where is_kpi_included and counts_as_won and closed_at <= {{ as_of_date() }}
     ) as won
     group by all
 ),
