@@ -134,9 +134,15 @@ def test_the_analysts_example_queries_run_and_return_rows(sample_warehouse):
     blocks = [re.sub(r"--[^\n]*", "", b) for b in re.findall(r"```sql\n(.*?)```", readme, re.S)]
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 3
+    # the data team's vault lookup runs from the project folder against its working folder: here the run's
+    vault = sample_warehouse.parent / "work" / "personal.duckdb"
     con = duckdb.connect(str(sample_warehouse), read_only=True)
     try:
         for sql in statements:
+            sql = sql.replace("'.bdw/personal.duckdb'", f"'{vault}'")
+            if sql.upper().startswith("ATTACH"):
+                con.execute(sql)  # gives no rows
+                continue
             assert con.execute(sql).fetchall(), sql
     finally:
         con.close()

@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from bdw.automation import scan_inbox
+from bdw.contract import SOURCES
 from bdw.ingest.mapping import ProfileError, load_profile
 from bdw.resources import connect_writer
 from bdw.run_context import newest_file_date
@@ -233,9 +234,7 @@ def test_links_and_what_is_not_read_are_listed_without_being_read(con, tmp_setti
         "payments/2025-03-01_payments.csv: a link: links are not followed; put the file itself into the inbox",
         "payments/2099-12-31_payments.csv: a link: links are not followed; put the file itself into the inbox",
         "readme.txt: a file outside every source folder: not read (put it into its source's folder, e.g. payments/)",
-        "sales/: not a source folder: not read (source folders: accounts, activities, contract_lines, contracts, "
-        "costs, customer_financials, forecasts, fx_rates, opportunities, opportunity_snapshots, partners, payments, "
-        "rep_reviews, reps)",
+        f"sales/: not a source folder: not read (source folders: {', '.join(sorted(SOURCES))})",
     ]
 
 
