@@ -7,7 +7,8 @@
    run failed, the blocking check read from dq.validation_results, the fx rate, the published
    warehouse unchanged; and the failed delivery of run 1 re-sent), the published warehouse is
    byte-identical, and the CRM warnings still open are not sent again;
-3. a corrected fx export: the run publishes again and the fx breach's clearing is announced."""
+3. a corrected fx export: the run publishes again and the fx breach's clearing is announced (with the
+   CRM exports, now a month old, announced as stale sources)."""
 
 from __future__ import annotations
 
@@ -152,7 +153,9 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
 def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
     third = scenario["runs"][2]
     assert third["code"] == 0 and "Published" in third["out"]
-    assert not events(scenario, 2)  # nothing new
+    # nothing new but the CRM exports of 2025-04-30, 32 days old on 2025-06-01 (daily: 1 day allowed);
+    # run 2 found them stale too, but did not publish, so did not announce them
+    assert sorted(events(scenario, 2)) == ["freshness:accounts", "freshness:opportunities"]
     cleared = events(scenario, 2, "cleared")
     assert list(cleared) == [FX_KEY]
     assert cleared[FX_KEY]["text"].startswith("[CLEARED] ")
@@ -162,4 +165,4 @@ def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
     assert len(opened) == len(set(opened))
     assert any("[CLEARED]" in t for t in scenario["hook"].texts[scenario["runs"][1]["hook"]:])
     assert "[CLEARED]" in scenario["smtp"].bodies()[-1]
-    assert "Alerts: 0 new, 1 cleared" in third["out"]
+    assert "Alerts: 2 new, 1 cleared" in third["out"]
