@@ -90,6 +90,7 @@ def test_a_verdict_in_words():
                                       "export")
     assert row("fresh", age=1).summary().endswith("1 day before the as-of date 2026-03-10; within the 1 day allowed "
                                                   "for a daily export")
+    assert ", 2 days after the as-of date 2026-03-10; within" in row("fresh", age=-2).summary()
     assert row("no_data", age=None, files=0, newest=None).summary() == "no data in the inbox: not judged"
     assert row("undated", age=None, files=2, newest=None).summary() == (
         "not judged: none of its 2 loaded file(s) has a name starting with a date (YYYY-MM-DD_...)")

@@ -17,8 +17,8 @@ judged).
 
 The thresholds: a default per *cadence* (how often a source is exported; :data:`SOURCE_CADENCE`),
 overridden per cadence or per source in ``config/bdw.yml`` (``freshness:``, parsed by
-``bdw.settings.parse_freshness``). Ingestion-side, each run writes them into
-``raw._freshness_rules`` (``bdw.run_context.write_run_context``); the dbt model
+``bdw.settings.parse_freshness``). Each run writes them into ``raw._freshness_rules`` with its
+as-of date when its dbt build starts (``bdw.run_context.write_run_context``); the dbt model
 ``dq.source_freshness`` compares, and everything else reads its verdict: the asset checks
 (bdw.assets.freshness), the alerts (bdw.alerts.evaluations), the run summary and the report page.
 """
@@ -125,8 +125,10 @@ class SourceFreshness:
             return (f"not judged: none of its {self.files} loaded file(s) has a name starting with a date "
                     "(YYYY-MM-DD_...)")
         verdict = "older than" if self.stale else "within"
-        return (f"newest file {self.newest_file} is dated {self.newest_file_date}, {_days(self.age_days)} before "
-                f"the as-of date {self.as_of_date}; {verdict} the {_days(self.max_age_days)} allowed for a "
+        age = self.age_days or 0
+        when = f"{_days(age)} before" if age >= 0 else f"{_days(-age)} after"
+        return (f"newest file {self.newest_file} is dated {self.newest_file_date}, {when} the as-of date "
+                f"{self.as_of_date}; {verdict} the {_days(self.max_age_days)} allowed for a "
                 f"{self.cadence.replace('_', '-')} export")
 
 
