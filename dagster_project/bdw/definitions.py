@@ -24,6 +24,7 @@ def build_definitions() -> Definitions:
     from bdw.assets.alerts import alerts_asset
     from bdw.assets.checks import great_expectations_checks
     from bdw.assets.dbt import dbt_models
+    from bdw.assets.freshness import source_freshness_checks
     from bdw.assets.ingestion import raw_assets
     from bdw.assets.publishing import warehouse_asset
     from bdw.assets.reporting import dbt_docs, report
@@ -46,7 +47,7 @@ def build_definitions() -> Definitions:
     return Definitions(
         assets=[*raw_assets, models, warehouse_asset([*raw_assets, models]), report, dbt_docs,
                 alerts_asset(quality_checks)],
-        asset_checks=[quality_checks],
+        asset_checks=[quality_checks, source_freshness_checks()],
         jobs=[nightly_job],
         schedules=[nightly_schedule(nightly_job)],
         sensors=[inbox_sensor(nightly_job), run_failure_alert_sensor(nightly_job)],

@@ -1,15 +1,18 @@
-"""What a run needs to know besides paths: its as-of date, and the environment dbt reads."""
+"""What a run needs to know besides paths: its as-of date, its freshness thresholds, and the
+environment dbt reads."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import re
+from collections.abc import Mapping
 
 import duckdb
 
 from bdw.contract import SOURCES
 from bdw.ingest import ensure_raw_tables, inbox_files
+from bdw.quality.freshness import FreshnessRule
 from bdw.settings import DUCKDB_PATH_ENV, Settings
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -55,11 +58,16 @@ def export_environment(settings: Settings) -> None:
     os.environ[DUCKDB_PATH_ENV] = str(settings.work_db)
 
 
-def write_run_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str) -> None:
-    """The run's as-of date for dbt (macro as_of_date() reads it at query time; a dbt var would
-    change from night to night and make dbt re-parse the whole project)."""
-    ensure_raw_tables(con)  # raw._run_context is one of ingestion's bookkeeping tables
+def write_run_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str,
+                      freshness: Mapping[str, FreshnessRule]) -> None:
+    """The run's as-of date and its freshness thresholds (``settings.freshness``) for dbt (macro
+    as_of_date() and the model dq.source_freshness read them at query time; dbt vars would make dbt
+    re-parse the whole project whenever they change)."""
+    ensure_raw_tables(con)  # raw._run_context and raw._freshness_rules are ingestion's bookkeeping tables
     con.execute("BEGIN TRANSACTION")
     con.execute("DELETE FROM raw._run_context")
     con.execute("INSERT INTO raw._run_context VALUES (?, ?, ?)", [as_of, run_id, dt.datetime.now()])
+    con.execute("DELETE FROM raw._freshness_rules")
+    con.executemany("INSERT INTO raw._freshness_rules VALUES (?, ?, ?)",
+                    [(r.source, r.cadence, r.max_age_days) for r in freshness.values()])
     con.execute("COMMIT")

@@ -45,6 +45,7 @@ from pathlib import Path
 import yaml
 
 from bdw.contract import SOURCES, Policy
+from bdw.quality.freshness import CADENCE_MAX_AGE_DAYS, DEFAULT_RULES, FreshnessRule, resolve_rules
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt"
@@ -169,6 +170,37 @@ def parse_limits(doc: object, origin: Path | str = "bdw.yml") -> IngestLimits:
     return IngestLimits(**{**DEFAULT_LIMITS.__dict__, **values})
 
 
+def parse_freshness(doc: object, origin: Path | str = "bdw.yml") -> dict[str, FreshnessRule]:
+    """``freshness:`` of the config file: the most days a source's newest file may be older than
+    --as-of, per cadence (``daily``, ``weekly``, ...) or per source (which wins), ``off`` to judge
+    nothing of it; the rest keep their default (bdw.quality.freshness). A bad value is a clear error
+    naming the key."""
+    if doc is None:
+        return DEFAULT_RULES
+    if not isinstance(doc, dict):
+        raise ValueError(f"{origin}: freshness must map a cadence ({', '.join(CADENCE_MAX_AGE_DAYS)}) or a source "
+                         "to a number of days (or off)")
+    cadences: dict[str, int | None] = {}
+    sources: dict[str, int | None] = {}
+    for key, value in doc.items():
+        key = str(key)
+        if key in CADENCE_MAX_AGE_DAYS:
+            target = cadences
+        elif key in SOURCES:
+            target = sources
+        else:
+            raise ValueError(f"{origin}: freshness names {key!r}, which is neither a cadence "
+                             f"({', '.join(CADENCE_MAX_AGE_DAYS)}) nor a source")
+        if value is False or (isinstance(value, str) and value.strip().lower() == "off"):  # YAML reads off as false
+            target[key] = None
+        elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            target[key] = value
+        else:
+            raise ValueError(f"{origin}: freshness.{key} must be a whole number of days (0 or more) or off, "
+                             f"not {value!r}")
+    return resolve_rules(cadences, sources)
+
+
 @dataclass(frozen=True)
 class Settings:
     inbox: Path
@@ -179,6 +211,7 @@ class Settings:
     profile: str | None = None  # a mapping profile applied to every source of the run
     as_of: dt.date | None = None  # BDW_AS_OF; None: the newest file's date (bdw.run_context.resolve_as_of)
     limits: IngestLimits = DEFAULT_LIMITS
+    freshness: dict[str, FreshnessRule] = field(default_factory=lambda: dict(DEFAULT_RULES))  # per source
 
     @property
     def run_lock(self) -> Path:
@@ -253,6 +286,7 @@ def load_settings(
         profile=profile or cfg.get("profile"),
         as_of=as_of_date,
         limits=parse_limits(cfg.get("limits"), cfg_file),
+        freshness=parse_freshness(cfg.get("freshness"), cfg_file),
     )
 
 

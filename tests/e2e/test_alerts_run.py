@@ -7,7 +7,8 @@
    run failed, the blocking check read from dq.validation_results, the fx rate, the published
    warehouse unchanged; and the failed delivery of run 1 re-sent), the published warehouse is
    byte-identical, and the CRM warnings still open are not sent again;
-3. a corrected fx export: the run publishes again and the fx breach's clearing is announced."""
+3. a corrected fx export: the run publishes again and the fx breach's clearing is announced (with the
+   CRM exports, now a month old, announced as stale sources)."""
 
 from __future__ import annotations
 
@@ -152,10 +153,13 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
 def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
     third = scenario["runs"][2]
     assert third["code"] == 0 and "Published" in third["out"]
-    # nothing new but one: run 3's as-of (2025-06-01, the newest file) is past the middle of 2025-Q2, so the
+    # nothing new but three. Run 3's as-of (2025-06-01, the newest file) is past the middle of 2025-Q2, so the
     # quarter's concentration is judged now; at run 1's as-of (2025-04-30) a few early contracts made
-    # Globex look dominant and the quarter's warning waited (docs/metrics.md section 5; the year's was sent then)
-    assert list(events(scenario, 2)) == ["early_warning:concentration:A2:2025-Q2"]
+    # Globex look dominant and the quarter's warning waited (docs/metrics.md section 5; the year's was sent then).
+    # And the CRM exports of 2025-04-30 are 32 days old on 2025-06-01 (daily: 1 day allowed); run 2 found them
+    # stale too, but did not publish, so did not announce them
+    assert sorted(events(scenario, 2)) == ["early_warning:concentration:A2:2025-Q2", "freshness:accounts",
+                                           "freshness:opportunities"]
     assert "early_warning:concentration:A2:2025-Q2" not in events(scenario, 0), list(events(scenario, 0))
     cleared = events(scenario, 2, "cleared")
     assert list(cleared) == [FX_KEY]
@@ -166,4 +170,4 @@ def test_a_lasting_breach_alerts_once_and_its_clearing_is_announced(scenario):
     assert len(opened) == len(set(opened))
     assert any("[CLEARED]" in t for t in scenario["hook"].texts[scenario["runs"][1]["hook"]:])
     assert "[CLEARED]" in scenario["smtp"].bodies()[-1]
-    assert "Alerts: 1 new, 1 cleared" in third["out"]
+    assert "Alerts: 3 new, 1 cleared" in third["out"]

@@ -54,18 +54,32 @@ def test_publish_waits_for_every_model(defs):
 
 
 def test_alerts_are_sent_from_one_asset_that_declares_what_it_reads(defs):
-    """The alerts asset reads the early warnings and the Great Expectations results of the assets the
-    checks validate; their blocking checks order it after the checks step, and it waits for the
-    publishing (a run that does not publish sends its failure notice instead)."""
+    """The alerts asset reads the early warnings, the stale sources (dq.source_freshness) and the Great
+    Expectations results of the assets the checks validate; their blocking checks order it after the
+    checks step, and it waits for the publishing (a run that does not publish sends its failure
+    notice instead)."""
     graph = defs.resolve_asset_graph()
     parents = graph.get(AssetKey(["alerts"])).parent_keys
     gx_checks = next(c for c in defs.asset_checks if c.node_def.name == "great_expectations_checks")
-    assert parents == {AssetKey(["marts", "early_warnings"]), AssetKey(["warehouse"]),
-                       *(spec.asset_key for spec in gx_checks.check_specs)}
+    assert parents == {AssetKey(["marts", "early_warnings"]), AssetKey(["dq", "source_freshness"]),
+                       AssetKey(["warehouse"]), *(spec.asset_key for spec in gx_checks.check_specs)}
     job = defs.resolve_job_def("bdw_nightly")
     upstream = {o.node_name for outputs in job.graph.dependency_structure.input_to_upstream_outputs_for_node(
         "alerts").values() for o in outputs}
     assert upstream == {"bdw_dbt_models", "great_expectations_checks", "warehouse"}
+
+
+def test_each_source_has_a_freshness_check_reading_the_freshness_model(defs):
+    """A stale source is a WARN check of its raw asset; it reads dq/source_freshness, which reads
+    every raw asset; not blocking, so nothing waits for it (the alerts read the model itself)."""
+    graph = defs.resolve_asset_graph()
+    freshness = next(c for c in defs.asset_checks if c.node_def.name == "source_freshness_checks")
+    specs = {spec.asset_key: spec for spec in freshness.check_specs}
+    assert set(specs) == {AssetKey(["raw", s]) for s in SOURCES}
+    for spec in specs.values():
+        assert spec.name == "freshness" and not spec.blocking
+        assert {d.asset_key for d in spec.additional_deps} == {AssetKey(["dq", "source_freshness"])}
+    assert graph.get(AssetKey(["dq", "source_freshness"])).parent_keys == {AssetKey(["raw", s]) for s in SOURCES}
 
 
 def test_one_job_materialises_everything(defs):

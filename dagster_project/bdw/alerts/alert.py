@@ -11,6 +11,7 @@ SEVERITY_RANK: dict[str, int] = {"info": 0, "warn": 1, "error": 2}
 # the sources an alert comes from; each is also the scope its keys belong to (for clearing)
 GREAT_EXPECTATIONS = "great_expectations"
 EARLY_WARNINGS = "early_warnings"
+SOURCE_FRESHNESS = "source_freshness"  # stale sources (dq.source_freshness)
 RUN_FAILURE = "run"  # a run-failure notice (bdw.alerts.run_failure)
 
 
@@ -24,7 +25,7 @@ class Alert:
     observed: float | None = None
     threshold: float | None = None
     detail: str = ""  # what to do, failing rows
-    source: str = "bdw"  # great_expectations | early_warnings | run
+    source: str = "bdw"  # great_expectations | early_warnings | source_freshness | run
     scope: str = ""  # the family of evaluations the key belongs to: an evaluated scope clears its keys
     active: bool = True  # False: an observation that is fine now (it words the clearing)
     link: str | None = None

@@ -1,6 +1,7 @@
 """This run's observations as alerts, read from the working database: the data-quality results the
 Great Expectations step appended to ``dq.validation_results`` (with ``dq.crm_completeness_history``
-for the reps with the most empty cells), and ``marts.early_warnings``.
+for the reps with the most empty cells), the stale sources of ``dq.source_freshness`` and
+``marts.early_warnings``.
 
 Each observation is an ``Alert`` whose ``active`` says whether it is breached; ``scopes`` are the
 families evaluated (a family whose table is missing, or has no rows of this run, is not evaluated,
@@ -16,8 +17,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bdw.alerts.alert import EARLY_WARNINGS, GREAT_EXPECTATIONS, Alert
+from bdw.alerts.alert import EARLY_WARNINGS, GREAT_EXPECTATIONS, SOURCE_FRESHNESS, Alert
 from bdw.catalog import relation_exists
+from bdw.contract import SOURCES
+from bdw.quality.freshness import SourceFreshness, read_freshness
 
 COMPLETENESS_SUITE = "crm_completeness"  # bdw.quality.rules.COMPLETENESS_SUITE, as stored in dq.validation_results
 _RESULT_COLUMNS = ("run_id, validated_at, suite, asset, check_name, column_name, severity, success, observed_value, "
@@ -140,6 +143,28 @@ def result_alerts(con: duckdb.DuckDBPyConnection, results: pd.DataFrame, config_
     return [result_alert(row, by_owner, facts, run_id=run_id, as_of=as_of) for row in results.to_dict("records")]
 
 
+# ---- stale sources ----------------------------------------------------------------------------------
+SYSTEM_OWNERS = {"crm": "the CRM admin", "finance": "finance data", "hr": "HR", "manual": "the manager's team"}
+
+
+def freshness_alert(row: SourceFreshness, *, run_id: str, as_of: str | None) -> Alert:
+    """A row of dq.source_freshness as an alert: active while the source is stale; its key is the
+    source, so a source stays one breach however many runs it lasts."""
+    system = SOURCES[row.source].system if row.source in SOURCES else ""
+    folder = f"{row.source}/"
+    return Alert(
+        key=f"freshness:{row.source}", severity="warn",
+        title=f"Stale source {row.source} (no new {row.cadence.replace('_', '-')} export)",
+        summary=row.summary(),
+        owner=f"{SYSTEM_OWNERS.get(system, 'the data team')} ({row.source} exports)",
+        detail=f"Check that the export still runs and lands in the inbox folder {folder}; until a newer file comes, "
+               f"what the warehouse shows of {row.source} is as of {row.newest_file_date} (a warning: the warehouse "
+               "is still published).",
+        observed=float(row.age_days) if row.age_days is not None else None,
+        threshold=float(row.max_age_days) if row.max_age_days is not None else None,
+        source=SOURCE_FRESHNESS, scope=SOURCE_FRESHNESS, active=row.stale, run_id=run_id, as_of=as_of)
+
+
 # ---- early warnings ---------------------------------------------------------------------------------
 def read_early_warnings(con: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
     """marts.early_warnings with the account owner of account subjects; None when it does not exist."""
@@ -186,13 +211,18 @@ def early_warning_alerts(df: pd.DataFrame, covered_fields: set[str], *, run_id: 
 
 # ---- one run ----------------------------------------------------------------------------------------
 def evaluate_run(con: duckdb.DuckDBPyConnection, config_dir: Path, *, run_id: str, as_of: str | None) -> Evaluation:
-    """Every observation of run ``run_id``: its data-quality results and the early warnings."""
+    """Every observation of run ``run_id``: its data-quality results, the stale sources and the early
+    warnings."""
     out = Evaluation()
     results = quality_results(con, run_id)
     if not results.empty:
         out.alerts += result_alerts(con, results, config_dir, run_id=run_id, as_of=as_of)
         out.scopes.add(GREAT_EXPECTATIONS)
         out.results_at = pd.Timestamp(results["validated_at"].max()).to_pydatetime()
+    freshness = read_freshness(con)
+    if freshness is not None:
+        out.alerts += [freshness_alert(row, run_id=run_id, as_of=as_of) for row in freshness if row.judged]
+        out.scopes.add(SOURCE_FRESHNESS)
     warnings = read_early_warnings(con)
     if warnings is not None:
         covered = {a.key.removeprefix("completeness:") for a in out.alerts if a.key.startswith("completeness:")}

@@ -1,8 +1,9 @@
 """The one place a run's alerts are sent from: the ``alerts`` asset, after publishing.
 
-Its inputs are declared: ``marts/early_warnings``, the assets the Great Expectations checks
-validate (their results are in ``dq.validation_results``, with the run id: the checks step writes
-them and the blocking checks among them order this step after it) and the published ``warehouse``.
+Its inputs are declared: ``marts/early_warnings``, ``dq/source_freshness`` (stale sources), the
+assets the Great Expectations checks validate (their results are in ``dq.validation_results``,
+with the run id: the checks step writes them and the blocking checks among them order this step
+after it) and the published ``warehouse``.
 So it runs only for a run that published, and what it announces is what analysts now read. A run
 stopped by a blocking check does not reach it: that run's failure notice carries its errors
 (bdw.alerts.run_failure).
@@ -24,6 +25,7 @@ from bdw.resources import BdwSettings, WorkingDatabase
 
 ALERTS_KEY = AssetKey(["alerts"])
 EARLY_WARNINGS_KEY = AssetKey(["marts", "early_warnings"])
+SOURCE_FRESHNESS_KEY = AssetKey(["dq", "source_freshness"])
 
 
 def alerts_asset(quality_checks: AssetChecksDefinition) -> AssetsDefinition:
@@ -32,13 +34,14 @@ def alerts_asset(quality_checks: AssetChecksDefinition) -> AssetsDefinition:
     return asset(
         key=ALERTS_KEY,
         group_name="publish",
-        deps=[WAREHOUSE_KEY, EARLY_WARNINGS_KEY, *checked],
+        deps=[WAREHOUSE_KEY, EARLY_WARNINGS_KEY, SOURCE_FRESHNESS_KEY, *checked],
         kinds={"apprise"},
         pool=WRITER_POOL,  # reads the working database: no writer may hold it meanwhile
         owners=["team:sales-ops"],
-        description="Alerts to people: this run's data-quality results (dq.validation_results) and early "
-        "warnings (marts.early_warnings), each breach announced once when it opens and once when it clears, "
-        "to the alert log and the channels of alerts.yml (Apprise URLs from the environment).",
+        description="Alerts to people: this run's data-quality results (dq.validation_results), stale sources "
+        "(dq.source_freshness) and early warnings (marts.early_warnings), each breach announced once when it "
+        "opens and once when it clears, to the alert log and the channels of alerts.yml (Apprise URLs from the "
+        "environment).",
     )(_alerts)
 
 

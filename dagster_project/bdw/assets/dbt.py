@@ -70,7 +70,7 @@ def _build_locked(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwS
     export_environment(settings)
     preload_in_background()  # the job runs in one process (bdw.definitions): the checks step comes next
     with duckdb.get_connection() as con:
-        write_run_context(con, bdw.as_of_date(), context.run.run_id)
+        write_run_context(con, bdw.as_of_date(), context.run.run_id, settings.freshness)
     target = invocation_target(context.op_def.name, context.run.run_id, settings.workdir)
     invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context,
                          target_path=target)

@@ -14,6 +14,9 @@
   ``dq.reference_issues`` lists them (docs/contract.md section 2). A file's rows are replaced
   whenever the file is judged again, and go when it loads or leaves the inbox.
 - ``raw._run_context``: the run's as-of date for dbt (written by ``bdw.run_context``).
+- ``raw._freshness_rules``: each source's cadence and freshness threshold from the run's settings
+  (written with the run context; read by the dbt model ``dq.source_freshness``,
+  bdw.quality.freshness).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ CREATE TABLE IF NOT EXISTS raw._load_manifest (
     message VARCHAR, run_id VARCHAR, loaded_at TIMESTAMP, PRIMARY KEY (source, file)
 );
 CREATE TABLE IF NOT EXISTS raw._run_context (as_of DATE, run_id VARCHAR, written_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS raw._freshness_rules (source VARCHAR PRIMARY KEY, cadence VARCHAR, max_age_days INTEGER);
 CREATE TABLE IF NOT EXISTS raw._load_issues (
     run_id VARCHAR, source VARCHAR, file VARCHAR, row_number INTEGER, "column" VARCHAR, rule VARCHAR,
     value VARCHAR, severity VARCHAR, message VARCHAR, recorded_at TIMESTAMP

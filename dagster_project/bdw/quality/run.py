@@ -1,5 +1,6 @@
 """One data-quality pass of a run: the check models' data from the working database, the Great
-Expectations checkpoint (and its Data Docs), and the history appended to ``dq``. The Dagster asset
+Expectations checkpoint (and its Data Docs, made to work offline: bdw.quality.data_docs), and the
+history appended to ``dq``. The Dagster asset
 checks (bdw.assets.checks) call ``run_quality`` and report its results; the ``alerts`` asset reads
 them from ``dq.validation_results`` (bdw.alerts)."""
 
@@ -15,6 +16,7 @@ import pandas as pd
 
 from bdw.catalog import relation_exists
 from bdw.ingest.outcome import ROWS_IN_RAW
+from bdw.quality.data_docs import localise
 from bdw.quality.gx_runner import RuleResult, run_suites
 from bdw.quality.history import append_completeness, append_results
 from bdw.quality.rules import all_rules
@@ -34,6 +36,7 @@ class QualityReport:
     data_docs_url: str | None = None
     config: QualityConfig | None = None
     by_owner: pd.DataFrame | None = field(default=None, repr=False)
+    data_docs_online: list[str] = field(default_factory=list)  # what the Data Docs still load from the network
 
 
 def newest_loaded_file_date(con: duckdb.DuckDBPyConnection) -> dt.date | None:
@@ -61,9 +64,10 @@ def run_quality(settings: Settings, *, as_of: dt.date, run_id: str, connect: Con
     docs_dir = settings.warehouse.parent / cfg.data_docs_folder
     results, docs_url = run_suites(snaps, rules, cfg, workdir=settings.workdir, docs_dir=docs_dir,
                                    run_name=run_id, reference=reference)
+    online = localise(docs_dir)
     validated_at = dt.datetime.now()
     with connect() as con:
         append_results(con, results, run_id=run_id, validated_at=validated_at, as_of=as_of, reference=reference)
         append_completeness(con, by_owner, run_id=run_id, validated_at=validated_at, as_of=as_of)
     return QualityReport(results=results, as_of=as_of, reference_date=reference, data_docs_url=docs_url, config=cfg,
-                         by_owner=by_owner)
+                         by_owner=by_owner, data_docs_online=online)

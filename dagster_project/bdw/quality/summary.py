@@ -1,6 +1,6 @@
 """The data-quality section of the run summary (``bdw run``): the dbt tests (structural rules)
-that failed this run's build, this run's failing checks with their observed values, and the Data
-Docs link (the alerts have their own section: bdw.alerts.summary)."""
+that failed this run's build, this run's failing checks with their observed values, the Data
+Docs link, and the stale sources (the alerts have their own section: bdw.alerts.summary)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,15 @@ from pathlib import Path
 import duckdb
 
 from bdw.catalog import relation_exists
+from bdw.quality.freshness import read_freshness, stale_lines
 from bdw.settings import DBT_PROJECT_DIR, Settings
 
 DBT_TARGET = DBT_PROJECT_DIR / "target"
 
 
 def quality_summary(con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str, max_lines: int = 20) -> list[str]:
-    return dbt_test_lines(run_id, max_lines=max_lines, con=con) + _gx_lines(con, settings, run_id, max_lines)
+    return (dbt_test_lines(run_id, max_lines=max_lines, con=con) + _gx_lines(con, settings, run_id, max_lines)
+            + stale_lines(read_freshness(con)))
 
 
 RULE_WORDS = {"not_null": "empty", "unique": "the same value twice", "accepted_values": "a value not allowed",

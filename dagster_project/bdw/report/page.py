@@ -15,6 +15,7 @@ from bdw.ingest.outcome import FileStatus
 from bdw.report.charts import Chart, completeness_chart, cumulative_plan_chart, trend_chart
 from bdw.report.data import PLAN_KPI, TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
+from bdw.report.freshness import FreshnessSection, freshness_section
 from bdw.report.pipeline_charts import forecast_call_chart, renewal_base_chart, waterfall_chart
 
 FAMILIES = {
@@ -137,6 +138,7 @@ class Page:
     reference_issues: list[tuple[str, int]]
     cjk_font: str | None
     missing: list[str] = field(default_factory=list)
+    freshness: FreshnessSection = field(default_factory=lambda: FreshnessSection(judged=False, stale=[]))
 
 
 def _status(value: object) -> Status:
@@ -192,7 +194,7 @@ def build_page(data: ReportData) -> Page:
         warnings=_warnings(data.warnings),
         checks=_checks(data.checks, crm_chart), files=_files(data.files),
         reference_issues=[(r.rule, int(r.n)) for r in data.reference_issues.itertuples()],
-        cjk_font=font, missing=data.missing,
+        cjk_font=font, missing=data.missing, freshness=freshness_section(data.freshness),
     )
 
 
