@@ -72,7 +72,7 @@ _waiting: dict[Path, WarmDbt] = {}  # by working folder: the process waiting for
 
 def start(workdir: Path, target: Path, env: Mapping[str, str]) -> WarmDbt:
     """Start the dbt process of the coming dbt step on ``workdir``: it parses into ``target``
-    (seeded with the folder's parse state, ``bdw.dbt_project.invocation_target``) with ``env``
+    (seeded with the folder's parse state, ``bdw.dbt_targets.invocation_target``) with ``env``
     (the working database's path for dbt's profile)."""
     from bdw.settings import DBT_PROJECT_DIR
 

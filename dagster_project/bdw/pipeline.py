@@ -66,7 +66,7 @@ DBT_STEP = "bdw_dbt_models"  # the dbt step's key (bdw.assets.dbt)
 def start_dbt(settings: Settings, run_id: str) -> dbt_warm.WarmDbt:
     """The dbt process of the run's dbt step, started now (bdw.dbt_warm), parsing into the target
     folder the step will use."""
-    from bdw.dbt_project import invocation_target
+    from bdw.dbt_targets import invocation_target
     from bdw.run_context import export_environment
 
     export_environment(settings)

@@ -4,6 +4,7 @@ command dagster-dbt would have started, as that command's process, with dbt's ex
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -97,3 +98,22 @@ def _dbt_env(tmp_path) -> dict[str, str]:
     return {**os.environ, DUCKDB_PATH_ENV: str(tmp_path / "work" / "work.duckdb"),
             "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR), "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
             "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path / "target")}
+
+
+def test_a_run_starts_dbt_before_it_imports_dagster(tmp_path):
+    """``bdw run`` starts the dbt process first (bdw.pipeline.start_dbt), so that dbt's imports and
+    parse overlap this process's own start-up: making its target folder must not import Dagster or
+    dagster-dbt (a second or more). The folder is the dbt step's: named after the run's id."""
+    script = ("import sys, json; from pathlib import Path; from bdw.settings import load_settings; "
+              "from bdw import dbt_warm; from bdw.pipeline import start_dbt; "
+              f"s = load_settings({str(tmp_path / 'inbox')!r}, {str(tmp_path / 'wh.duckdb')!r}); "
+              "warm = start_dbt(s, '1234567-run'); "
+              "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_dbt')); "
+              "dbt_warm.release(warm); print(json.dumps([loaded, warm.target.name]))")
+    (tmp_path / "inbox").mkdir()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    loaded, target = json.loads(done.stdout.strip().splitlines()[-1])
+    assert loaded == []
+    assert target.startswith("bdw_dbt_models-1234567-")
+    shutil.rmtree(DBT_PROJECT_DIR / "target" / target, ignore_errors=True)

@@ -13,13 +13,8 @@ from bdw import dbt_warm
 from bdw.assets.checks import preload_in_background
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.dagster_dbt_overrides import serving
-from bdw.dbt_project import (
-    NIGHTLY_BUILD,
-    dbt_project,
-    invocation_target,
-    keep_partial_parse,
-    prune_invocation_targets,
-)
+from bdw.dbt_project import NIGHTLY_BUILD, dbt_project
+from bdw.dbt_targets import invocation_target, keep_partial_parse, prune_invocation_targets
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
