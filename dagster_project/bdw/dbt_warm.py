@@ -33,6 +33,7 @@ from pathlib import Path
 
 # dbt's exit codes (dbt.cli.exceptions / the ``dbt`` command): 1 a node failed, 2 dbt itself failed
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+PARSE_LOG = "warm_parse.log"  # in the target folder: dbt's output while it parsed
 
 
 @dataclass
@@ -52,6 +53,12 @@ class WarmDbt:
         self.process.stdin.close()
         self.handed_over = True
         return self.process
+
+    def parse_output(self) -> str:
+        """What dbt wrote while it parsed (warnings, "Unable to do partial parsing ..."): for the
+        run log, after the command ran (the parse has finished by then)."""
+        path = self.target / PARSE_LOG
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
     def discard(self) -> None:
         """End the process if it never got its command (the run stopped before its dbt step)."""
@@ -112,12 +119,12 @@ def release(warm: WarmDbt) -> None:
 
 def _parse(project_dir: str, profiles_dir: str, target: str):
     """dbt's manifest of the project, or None when the parse failed (the build then parses and
-    reports the error itself). dbt's output goes to ``parse.log`` in the target folder, not to the
-    pipe dagster-dbt reads later."""
+    reports the error itself). dbt's output goes to :data:`PARSE_LOG` in the target folder, not to
+    the pipe dagster-dbt reads later (``WarmDbt.parse_output`` gives it to the run log)."""
     from dbt.cli.main import dbtRunner
 
     saved = os.dup(1), os.dup(2)
-    with open(Path(target) / "warm_parse.log", "wb") as log:
+    with open(Path(target) / PARSE_LOG, "wb") as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
         try:

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 
 from bdw.cli import main
-from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
+from bdw.dbt_project import dbt_project
+from bdw.dbt_targets import KEEP_INVOCATION_TARGETS
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
 from conftest import dbt_results_of_run, ingest, query, write_csv

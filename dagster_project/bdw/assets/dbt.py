@@ -75,10 +75,14 @@ def _build_locked(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwS
     with serving(warm) if warm else contextlib.nullcontext():
         invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context,
                              target_path=target)
-    for i, event in enumerate(invocation.stream()):
-        if i == 0:
-            fault_point("dbt:running")
-        yield event
+    try:
+        for i, event in enumerate(invocation.stream()):
+            if i == 0:
+                fault_point("dbt:running")
+            yield event
+    finally:
+        if warm:  # its parse's output, into the run log with the build's (`bdw run` sends stdout there)
+            print(warm.parse_output(), end="", flush=True)
     keep_partial_parse(invocation.target_path, settings.workdir)
     prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
