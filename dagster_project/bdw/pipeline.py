@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw import dbt_warm
 from bdw.alerts.run_failure import AFTER_PUBLISH_STEPS, notify_run_failure, root_cause_line
 from bdw.alerts.summary import alerts_summary
 from bdw.catalog import relation_exists
@@ -26,7 +27,7 @@ from bdw.ingest.outcome import FileStatus
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
 from bdw.run_state import record_published, scan_before_run
-from bdw.settings import Settings
+from bdw.settings import DUCKDB_PATH_ENV, Settings
 from bdw.sql import lit
 
 
@@ -51,6 +52,29 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     ``DAGSTER_HOME`` is set (bdw.instance), and write the run's record and summary.
 
     Raises ``InstanceError`` when ``DAGSTER_HOME`` names no folder (before anything runs)."""
+    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.claim_run)
+    warm = start_dbt(settings, run_id)  # first: dbt imports and parses while this process starts and ingests
+    try:
+        return _run(settings, run_id, as_of, log_level, full_refresh)
+    finally:
+        dbt_warm.release(warm)
+
+
+DBT_STEP = "bdw_dbt_models"  # the dbt step's key (bdw.assets.dbt)
+
+
+def start_dbt(settings: Settings, run_id: str) -> dbt_warm.WarmDbt:
+    """The dbt process of the run's dbt step, started now (bdw.dbt_warm), parsing into the target
+    folder the step will use."""
+    from bdw.dbt_targets import invocation_target
+    from bdw.run_context import export_environment
+
+    export_environment(settings)
+    target = invocation_target(DBT_STEP, run_id, settings.workdir)
+    return dbt_warm.start(settings.workdir, target, {DUCKDB_PATH_ENV: str(settings.work_db)})
+
+
+def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str, full_refresh: bool) -> RunOutcome:
     from bdw.assets.ingestion import WRITER_POOL
     from bdw.instance import claim_run, cli_run_tags, fail_abandoned_runs, open_instance, pool_holders
 
@@ -63,7 +87,6 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     log_dir = settings.workdir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"run_{dt.datetime.now():%Y%m%dT%H%M%S}_{os.getpid()}.log"
-    run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.claim_run)
     with open_instance() as where, claim_run(where, run_id):
         for abandoned in fail_abandoned_runs(where):
             print(f"marked run {abandoned} failed: its bdw run process had ended without finishing it",
@@ -122,7 +145,7 @@ def read_work_db(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection | Non
 def phase_of(step_key: str) -> str:
     if step_key.startswith("raw__"):
         return "ingest"
-    if step_key == "bdw_dbt_models":
+    if step_key == DBT_STEP:
         return "dbt"
     if step_key == "warehouse":
         return "publish"

@@ -143,7 +143,7 @@ def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_comple
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):
     """dagster-dbt writes a target folder per invocation; a nightly run keeps only the newest."""
-    from bdw.dbt_project import prune_invocation_targets
+    from bdw.dbt_targets import prune_invocation_targets
 
     for i in range(5):
         folder = tmp_path / f"bdw_dbt_models-{i:07d}-abc"

@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 
 from bdw.cli import main
-from bdw.dbt_project import KEEP_INVOCATION_TARGETS, dbt_project
+from bdw.dbt_project import dbt_project
+from bdw.dbt_targets import KEEP_INVOCATION_TARGETS
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
 from conftest import dbt_results_of_run, ingest, query, write_csv
@@ -155,7 +156,7 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
         shutil.move(held / rel, inbox / rel)
     assert main(args) == 0
     # dbt parsed the whole project in the first run (a new working folder has no parse state) and only
-    # partially in the second (bdw.dbt_project.keep_partial_parse keeps it per working database)
+    # partially in the second (bdw.dbt_targets.keep_partial_parse keeps it per working database)
     first_log, second_log = (p.read_text() for p in sorted((work / "logs").glob("run_*.log")))
     assert "Unable to do partial parsing" in first_log
     assert "Unable to do partial parsing" not in second_log and re.search(r"Found \d+ models", second_log)

@@ -15,6 +15,9 @@ from bdw.ingest.bookkeeping import (
     Severity,
     ensure_raw_tables,
     manifest_of,
+    record_entries,
+    replace_files_held_back,
+    replace_files_issues,
     replace_issues,
 )
 from bdw.ingest.load import twin
@@ -156,6 +159,35 @@ def test_a_files_issues_replace_its_earlier_ones_and_are_capped():
                     ("accounts/b.csv", "r1", "rejected_row", 1, 2, 2)]
     replace_issues(con, "r3", "accounts", "accounts/a.csv", [], Severity.REJECTED_ROW)  # a clean new version
     assert con.execute("SELECT DISTINCT file FROM raw._load_issues").fetchall() == [("accounts/b.csv",)]
+
+
+def test_a_deliverys_bookkeeping_is_written_for_all_its_files_at_once():
+    """One statement per table for a source's files (``bdw.ingest.load``): each named file's rows are
+    replaced, other files and other sources keep theirs, and a file judged clean loses its old issues."""
+    con = duckdb.connect()
+    ensure_raw_tables(con)
+    replace_issues(con, "r1", "accounts", "accounts/a.csv", [Issue(2, "region", "bad", "X")], Severity.REJECTED_ROW)
+    replace_issues(con, "r1", "accounts", "accounts/keep.csv", [Issue(3, "region", "bad", "K")], Severity.REJECTED_ROW)
+    replace_issues(con, "r1", "reps", "accounts/a.csv", [Issue(4, "region", "bad", "R")], Severity.REJECTED_ROW)
+    replace_files_held_back(con, "r1", "contracts", {"contracts/a.csv": [(2, "C-1")], "contracts/k.csv": [(5, "C-9")]})
+    replace_files_issues(con, "r2", "accounts", {"accounts/a.csv": [], "accounts/b.csv": [
+        Issue(7, "region", "bad", "Y"), Issue(8, "region", "bad", "Z")]}, Severity.REJECTED_ROW)
+    replace_files_held_back(con, "r2", "contracts", {"contracts/a.csv": [], "contracts/b.csv": [(3, "C-2")]})
+    loaded, partial = FileStatus.LOADED, FileStatus.PARTIAL
+    record_entries(con, [
+        ManifestEntry("accounts", "accounts/a.csv", "h1", 10, "none", loaded, "r2", "csv", "utf-8", 2, 2),
+        ManifestEntry("accounts", "accounts/b.csv", "h2", 20, "none", partial, "r2", "csv", "utf-8", 5, 3, 2),
+    ])
+    assert con.execute("SELECT source, file, run_id, row_number FROM raw._load_issues ORDER BY ALL").fetchall() == [
+        ("accounts", "accounts/b.csv", "r2", 7), ("accounts", "accounts/b.csv", "r2", 8),
+        ("accounts", "accounts/keep.csv", "r1", 3), ("reps", "accounts/a.csv", "r1", 4)]
+    assert con.execute("SELECT file, contract_id, run_id FROM raw._held_back_contracts ORDER BY ALL").fetchall() == [
+        ("contracts/b.csv", "C-2", "r2"), ("contracts/k.csv", "C-9", "r1")]
+    assert con.execute("SELECT file, status, rows_read, rows_loaded, rows_rejected FROM raw._load_manifest "
+                       "ORDER BY file").fetchall() == [("accounts/a.csv", "loaded", 2, 2, 0),
+                                                      ("accounts/b.csv", "partial", 5, 3, 2)]
+    record_entries(con, [])  # a delivery with nothing loaded: no statement, nothing changes
+    assert con.execute("SELECT count(*) FROM raw._load_manifest").fetchone() == (2,)
 
 
 def test_drop_temp_tables_drops_the_ingestions_temporary_tables_and_views_only():

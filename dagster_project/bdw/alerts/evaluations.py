@@ -13,14 +13,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from bdw.alerts.alert import EARLY_WARNINGS, GREAT_EXPECTATIONS, SOURCE_FRESHNESS, Alert
 from bdw.catalog import relation_exists
 from bdw.contract import SOURCES
 from bdw.quality.freshness import SourceFreshness, read_freshness
+
+if TYPE_CHECKING:  # pandas loads when a function needs it: `bdw run` imports this module at start-up
+    import pandas as pd
 
 COMPLETENESS_SUITE = "crm_completeness"  # bdw.quality.rules.COMPLETENESS_SUITE, as stored in dq.validation_results
 _RESULT_COLUMNS = ("run_id, validated_at, suite, asset, check_name, column_name, severity, success, observed_value, "
@@ -58,6 +61,8 @@ def _fmt(v: float | None) -> str:
 def quality_results(con: duckdb.DuckDBPyConnection, run_id: str, *, failed_errors_only: bool = False) -> pd.DataFrame:
     """``dq.validation_results`` of one run (empty when there are none)."""
     if not relation_exists(con, "dq", "validation_results"):
+        import pandas as pd
+
         return pd.DataFrame()
     only = " AND severity = 'error' AND NOT success" if failed_errors_only else ""
     return con.execute(f"SELECT {_RESULT_COLUMNS} FROM dq.validation_results WHERE run_id = ?{only} "
@@ -91,6 +96,8 @@ def _rule_facts(config_dir: Path) -> dict[tuple[str, str], tuple[str, str]]:
 def completeness_by_owner(con: duckdb.DuckDBPyConnection, run_id: str) -> pd.DataFrame:
     """The run's filled key-field cells per table, field and owner (dq.crm_completeness_history)."""
     if not relation_exists(con, "dq", "crm_completeness_history"):
+        import pandas as pd
+
         return pd.DataFrame(columns=["table_name", "field", "owner_id", "cells", "filled"])
     return con.execute("SELECT table_name, field, owner_id, cells, filled_cells AS filled "
                        "FROM dq.crm_completeness_history WHERE run_id = ?", [run_id]).df()
@@ -218,6 +225,8 @@ def evaluate_run(con: duckdb.DuckDBPyConnection, config_dir: Path, *, run_id: st
     if not results.empty:
         out.alerts += result_alerts(con, results, config_dir, run_id=run_id, as_of=as_of)
         out.scopes.add(GREAT_EXPECTATIONS)
+        import pandas as pd
+
         out.results_at = pd.Timestamp(results["validated_at"].max()).to_pydatetime()
     freshness = read_freshness(con)
     if freshness is not None:

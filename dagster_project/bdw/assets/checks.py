@@ -52,15 +52,21 @@ def _spec(rule: Rule) -> AssetCheckSpec:
 
 
 def preload_in_background() -> threading.Thread:
-    """Load the checks step's modules (pandas, Great Expectations) in a background thread. The job's
+    """Load the modules of the steps after dbt in a background thread: the checks step's (pandas,
+    Great Expectations), then the report page's (matplotlib, its SVG writer and font list). The job's
     steps share one process (``bdw.definitions``: the in-process executor), so this is started while
-    dbt builds in its own process; a failure here is ignored, the step's own import reports it."""
+    dbt builds in its own process and this one mostly waits; a failure here is ignored, the step's
+    own import reports it."""
 
     def load() -> None:
         with contextlib.suppress(Exception):
             from bdw.quality.gx_runner import preload
 
             preload()
+        with contextlib.suppress(Exception):
+            from bdw.report import preload as preload_report
+
+            preload_report()
 
     thread = threading.Thread(target=load, name="gx-preload", daemon=True)
     thread.start()

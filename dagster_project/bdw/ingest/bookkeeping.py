@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from enum import StrEnum
@@ -106,24 +106,36 @@ class Issue(NamedTuple):
 def replace_issues(con: duckdb.DuckDBPyConnection, run_id: str, source: str, file: str,
                    issues: Sequence[Issue], severity: Severity) -> None:
     """The file's issues from this judgement replace those of any earlier one."""
-    con.execute("DELETE FROM raw._load_issues WHERE source = ? AND file = ?", [source, file])
-    if not issues:
-        return
+    replace_files_issues(con, run_id, source, {file: issues}, severity)
+
+
+def replace_files_issues(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
+                         issues: Mapping[str, Sequence[Issue]], severity: Severity) -> None:
+    """``replace_issues`` for several files (``file -> its issues``) in two statements: a delivery
+    of hundreds of files paid a DELETE per file (~1 ms each)."""
+    con.execute("DELETE FROM raw._load_issues WHERE source = ? AND list_contains(?, file)", [source, list(issues)])
     now = dt.datetime.now()
-    con.executemany(
-        "INSERT INTO raw._load_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(run_id, source, file, *i, severity, i.line(file), now) for i in issues[:MAX_ISSUES_PER_FILE]],
-    )
+    rows = [(run_id, source, file, *i, severity, i.line(file), now)
+            for file, found in issues.items() for i in found[:MAX_ISSUES_PER_FILE]]
+    if rows:
+        con.executemany("INSERT INTO raw._load_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def replace_held_back(con: duckdb.DuckDBPyConnection, run_id: str, source: str, file: str,
                       contracts: Sequence[tuple[int | None, str]]) -> None:
     """The contracts ``file`` holds back now (``(row, contract_id)``; none when it loads whole)."""
-    con.execute("DELETE FROM raw._held_back_contracts WHERE source = ? AND file = ?", [source, file])
-    if contracts:
-        now = dt.datetime.now()
-        con.executemany("INSERT INTO raw._held_back_contracts VALUES (?, ?, ?, ?, ?, ?)",
-                        [(source, file, row, contract, run_id, now) for row, contract in contracts])
+    replace_files_held_back(con, run_id, source, {file: contracts})
+
+
+def replace_files_held_back(con: duckdb.DuckDBPyConnection, run_id: str, source: str,
+                            contracts: Mapping[str, Sequence[tuple[int | None, str]]]) -> None:
+    """``replace_held_back`` for several files (``file -> its (row, contract_id)``) at once."""
+    con.execute("DELETE FROM raw._held_back_contracts WHERE source = ? AND list_contains(?, file)",
+                [source, list(contracts)])
+    now = dt.datetime.now()
+    rows = [(source, file, row, contract, run_id, now) for file, held in contracts.items() for row, contract in held]
+    if rows:
+        con.executemany("INSERT INTO raw._held_back_contracts VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def release_held_back(con: duckdb.DuckDBPyConnection, source: str, present: Sequence[str]) -> None:
@@ -166,12 +178,22 @@ class ManifestEntry:
 
     def record(self, con: duckdb.DuckDBPyConnection) -> None:
         """Write (or overwrite) the file's manifest row, stamped now."""
-        names = [f.name for f in fields(self)]
-        con.execute(f"INSERT OR REPLACE INTO raw._load_manifest ({', '.join(names)}, loaded_at) "
-                    f"VALUES ({', '.join('?' for _ in names)}, ?)",
-                    [*(getattr(self, n) for n in names), dt.datetime.now()])
+        record_entries(con, [self])
 
     def result(self, issues: Sequence[Issue] = ()) -> FileResult:
         """The file's result for the caller, with ``issues`` as readable lines."""
         return FileResult(self.source, self.file, self.status, self.rows_read, self.rows_loaded,
                           self.rows_rejected, self.message, [i.line(self.file) for i in issues])
+
+
+def record_entries(con: duckdb.DuckDBPyConnection, entries: Sequence[ManifestEntry]) -> None:
+    """Write (or overwrite) the manifest rows of ``entries`` in one statement, stamped now (one
+    statement per file cost ~1 ms each, a second for the sample's deliveries)."""
+    if not entries:
+        return
+    names = [f.name for f in fields(ManifestEntry)]
+    row = f"({', '.join('?' for _ in names)}, ?)"
+    now = dt.datetime.now()
+    con.execute(f"INSERT OR REPLACE INTO raw._load_manifest ({', '.join(names)}, loaded_at) "
+                f"VALUES {', '.join(row for _ in entries)}",
+                [v for e in entries for v in (*(getattr(e, n) for n in names), now)])

@@ -43,7 +43,10 @@ from bdw.ingest.bookkeeping import (
     Severity,
     ensure_raw_tables,
     manifest_of,
+    record_entries,
     release_held_back,
+    replace_files_held_back,
+    replace_files_issues,
     replace_held_back,
     replace_issues,
     transaction,
@@ -212,11 +215,11 @@ class _Batch:
         self.vault.record(CHECKED, personal, f"len(_issues) = 0 AND list_contains({_indexes(files)}, _file_idx)")
         with transaction(self.con):
             insert_good_rows(self.con, self.source, files, extras, replaced, personal)
-            for f in files:
-                replace_issues(self.con, self.run_id, self.source.name, f.file.rel, issues[f.file.index],
-                               Severity.REJECTED_ROW)
-                replace_held_back(self.con, self.run_id, self.source.name, f.file.rel, held_back[f.file.index])
-                entries[f.file.index].record(self.con)
+            replace_files_issues(self.con, self.run_id, self.source.name,
+                                 {f.file.rel: issues[f.file.index] for f in files}, Severity.REJECTED_ROW)
+            replace_files_held_back(self.con, self.run_id, self.source.name,
+                                    {f.file.rel: held_back[f.file.index] for f in files})
+            record_entries(self.con, [entries[f.file.index] for f in files])
             fault_point("ingest:mid_file")
         fault_point("ingest:file_loaded")
         for f in files:

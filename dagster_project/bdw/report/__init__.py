@@ -42,3 +42,14 @@ def build_report(warehouse: Path, out: Path | None = None, as_of: dt.date | None
     charts = len(page.charts) + (1 if page.checks.get("chart") else 0)
     return ReportResult(out, page.as_of, sum(len(rows) for *_, rows in page.families), len(page.targets), charts,
                         page.counts["warnings"], page.cjk_font)
+
+
+def preload() -> None:
+    """Import what drawing the charts needs beyond this package's modules (matplotlib's SVG writer,
+    its font list): ~1 s that a run pays while dbt builds (bdw.assets.checks.preload_in_background),
+    not in the report step."""
+    import matplotlib.backends.backend_svg  # noqa: F401
+
+    from bdw.fonts import cjk_font
+
+    cjk_font()
