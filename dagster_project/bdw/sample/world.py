@@ -1,7 +1,16 @@
-"""Generate the sample company and lay it out as the sources' rows (typed, with their export file)."""
+"""Generate the sample company and lay it out as the sources' rows (typed, with their export file).
+
+``sources`` builds the company (accounts, deals, contracts, payments: what every source is made
+from) and returns each source's rows as a function that makes them when asked, in parts that each
+hold whole export files, so that ``bdw sample`` writes one source (the weekly snapshots: one
+export day) at a time and frees it: at scale 1000 holding every source's rows at once took 15 GB.
+``generate`` makes them all at once (the tests read them whole). Either way the rows are the same:
+each source draws from its own random stream (``rng(stream)``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
@@ -11,6 +20,7 @@ from bdw.sample import accounts, book, crm, deals, extras, figures, finance, man
 from bdw.sample import dates as d
 
 Frames = dict[str, pd.DataFrame]
+Parts = Callable[[], Iterator[pd.DataFrame]]  # a source's rows, made when called, in parts of whole files
 
 
 def _ids(prefix: str, order_keys: list[np.ndarray], width: int, first: int = 1) -> np.ndarray:
@@ -23,6 +33,23 @@ def _ids(prefix: str, order_keys: list[np.ndarray], width: int, first: int = 1) 
 
 
 def generate(scale: int, seed: int, as_of_date: date) -> Frames:
+    """Every source's rows at once (and ``activities_bad``, the rows no valid export holds)."""
+    frames: Frames = {}
+    for name, make in sources(scale, seed, as_of_date).items():
+        parts = list(make())
+        frames[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return frames
+
+
+def _one(make: Callable[[], pd.DataFrame]) -> Parts:
+    def parts() -> Iterator[pd.DataFrame]:
+        yield make()
+
+    return parts
+
+
+def sources(scale: int, seed: int, as_of_date: date) -> dict[str, Parts]:
+    """The company, built; each source's rows (and ``activities_bad``) made when asked for."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
     as_of = d.day(as_of_date)
@@ -89,30 +116,34 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     visits = crm.field_visits(rng(23), reps, a, team, acts, quotas.pace(c, reps, quota_rows, as_of), as_of)
     presales = crm.presales_activities(rng(25), reps, a, acts, as_of)
 
-    frames: Frames = {}
-    frames["reps"] = _reps(reps, as_of)
-    frames["partners"] = _partners(roster.partner_files(rng(26), partners, as_of))
-    frames["rep_reviews"] = roster.reviews(rng(20), reps, as_of)
-    frames["fx_rates"] = _fx(fx, as_of)
-    frames["accounts"] = _accounts(a, reps, as_of)
-    frames["opportunities"] = _opportunities(x, a, reps, partners, as_of)
-    frames["opportunity_snapshots"] = _snapshots(x, as_of)
-    frames["activities"] = pd.concat(
-        [_activities(acts, x, a, reps), _visits(visits, a, reps, 50_000_000), _visits(presales, a, reps, 60_000_000)],
-        ignore_index=True,
-    )
-    frames["contracts"] = _contracts(c, a, x, reps, partners, as_of)
-    frames["contract_lines"] = _lines(bk, c, as_of)
-    frames["payments"] = _payments(pay, c, as_of)
-    frames["costs"] = _costs(cost, c, as_of)
-    frames["forecasts"] = extras.forecasts(rng(21), c, reps, as_of)
-    fin = extras.financials(rng(22), a, as_of, scale)
-    fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
-    frames["customer_financials"] = fin
-    frames["quotas"] = quota_rows
-    frames["manual_measurements"] = manual.measurements(as_of)
-    frames["activities_bad"] = _bad_activities(a, reps, as_of)
-    return frames
+    def financials() -> pd.DataFrame:
+        fin = extras.financials(rng(22), a, as_of, scale)
+        fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
+        return fin
+
+    return {
+        "reps": _one(lambda: _reps(reps, as_of)),
+        "partners": _one(lambda: _partners(roster.partner_files(rng(26), partners, as_of))),
+        "rep_reviews": _one(lambda: roster.reviews(rng(20), reps, as_of)),
+        "fx_rates": _one(lambda: _fx(fx, as_of)),
+        "accounts": _one(lambda: _accounts(a, reps, as_of)),
+        "opportunities": _one(lambda: _opportunities(x, a, reps, partners, as_of)),
+        "opportunity_snapshots": lambda: _snapshot_parts(x, as_of),
+        "activities": _one(lambda: pd.concat(
+            [_activities(acts, x, a, reps), _visits(visits, a, reps, 50_000_000),
+             _visits(presales, a, reps, 60_000_000)],
+            ignore_index=True,
+        )),
+        "contracts": _one(lambda: _contracts(c, a, x, reps, partners, as_of)),
+        "contract_lines": _one(lambda: _lines(bk, c, as_of)),
+        "payments": _one(lambda: _payments(pay, c, as_of)),
+        "costs": _one(lambda: _costs(cost, c, as_of)),
+        "forecasts": _one(lambda: extras.forecasts(rng(21), c, reps, as_of)),
+        "customer_financials": _one(financials),
+        "quotas": _one(lambda: quota_rows),
+        "manual_measurements": _one(lambda: manual.measurements(as_of)),
+        "activities_bad": _one(lambda: _bad_activities(a, reps, as_of)),
+    }
 
 
 def _contract_ids(c: pd.DataFrame) -> np.ndarray:
@@ -232,26 +263,28 @@ def _opportunities(
     return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
-def _snapshots(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
-    s = crm.snapshot_rows(x, as_of)
-    i = s["deal"].to_numpy()
-    f = pd.DataFrame(
-        {
-            "snapshot_date": s["snapshot_date"].to_numpy(),
-            "opportunity_id": x["opportunity_id"].to_numpy()[i],
-            "stage": s["stage"].to_numpy(),
-            "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, s["amount"].to_numpy()),
-            "currency": x["currency"].to_numpy()[i],
-            "expected_close_date": np.where(
-                x["empty_expected_close_date"].to_numpy()[i], d.NONE, s["expected_close_date"].to_numpy()
-            ),
-            "forecast_category": np.where(
-                x["empty_forecast_category"].to_numpy()[i], None, s["forecast_category"].to_numpy()
-            ),
-            "_file": s["_file"].to_numpy(),
-        }
-    )
-    return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
+def _snapshot_parts(x: pd.DataFrame, as_of: int) -> Iterator[pd.DataFrame]:
+    """The weekly snapshots, one export day at a time, each in opportunity_id order."""
+    opportunity_id = x["opportunity_id"].to_numpy()
+    currency = x["currency"].to_numpy()
+    empty_amount = x["empty_amount"].to_numpy()
+    empty_ecd = x["empty_expected_close_date"].to_numpy()
+    empty_fc = x["empty_forecast_category"].to_numpy()
+    for s in crm.snapshot_parts(x, as_of):
+        i = s["deal"].to_numpy()
+        f = pd.DataFrame(
+            {
+                "snapshot_date": s["snapshot_date"].to_numpy(),
+                "opportunity_id": opportunity_id[i],
+                "stage": s["stage"].to_numpy(),
+                "amount": np.where(empty_amount[i], np.nan, s["amount"].to_numpy()),
+                "currency": currency[i],
+                "expected_close_date": np.where(empty_ecd[i], d.NONE, s["expected_close_date"].to_numpy()),
+                "forecast_category": np.where(empty_fc[i], None, s["forecast_category"].to_numpy()),
+                "_file": s["_file"].to_numpy(),
+            }
+        )
+        yield f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
 def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
