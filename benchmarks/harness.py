@@ -499,6 +499,7 @@ def main() -> None:
                    help="a checkout with its own .venv (e.g. the old main) whose scale-1 run is timed back to back")
     p.add_argument("--repeat", type=int, default=1, help="pairs of scale-1 runs against the baseline (medians)")
     p.add_argument("--regenerate", action="store_true", help="generate the inboxes again (and measure it)")
+    p.add_argument("--generate-only", action="store_true", help="only generate (and measure) the inboxes")
     p.add_argument("--out", default=None, help="results JSON (default benchmarks/results/<date>.json)")
     p.add_argument("--keep", action="store_true", help="keep the run folders under the cache")
     p.add_argument("--live", action="store_true", help="run the working tree itself, not a snapshot of it")
@@ -519,6 +520,11 @@ def main() -> None:
             sys.exit(f"--baseline-repo {repo}: no .venv/bin/python there")
         baseline = Tree(snapshot(repo, "-baseline"), str(python))
         parse_manifest(baseline)
+    if args.generate_only:
+        for scale in args.scales:
+            inbox, generation = cached_inbox(scale, args.seed, args.regenerate)
+            print(f"scale {scale}: {inbox}: {json.dumps(generation)}")
+        return
     parse_manifest(TREE)
     report: dict[str, object] = {"date": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
                                  "code": git_state() | {"tree": str(TREE.root)}, "incremental": args.incremental,

@@ -127,13 +127,9 @@ def sources(scale: int, seed: int, as_of_date: date) -> dict[str, Parts]:
         "rep_reviews": _one(lambda: roster.reviews(rng(20), reps, as_of)),
         "fx_rates": _one(lambda: _fx(fx, as_of)),
         "accounts": _one(lambda: _accounts(a, reps, as_of)),
-        "opportunities": _one(lambda: _opportunities(x, a, reps, partners, as_of)),
+        "opportunities": lambda: _opportunity_parts(x, a, reps, partners, as_of),
         "opportunity_snapshots": lambda: _snapshot_parts(x, as_of),
-        "activities": _one(lambda: pd.concat(
-            [_activities(acts, x, a, reps), _visits(visits, a, reps, 50_000_000),
-             _visits(presales, a, reps, 60_000_000)],
-            ignore_index=True,
-        )),
+        "activities": lambda: _activity_parts(acts, visits, presales, x, a, reps),
         "contracts": _one(lambda: _contracts(c, a, x, reps, partners, as_of)),
         "contract_lines": _one(lambda: _lines(bk, c, as_of)),
         "payments": _one(lambda: _payments(pay, c, as_of)),
@@ -218,10 +214,24 @@ def _accounts(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
     return f.sort_values(["_file", "account_id"], kind="stable").reset_index(drop=True)
 
 
-def _opportunities(
+def _file_groups(files: np.ndarray) -> Iterator[np.ndarray]:
+    """Positions of the rows of each export file (file by file, in row order within a file)."""
+    order = np.argsort(files, kind="stable")
+    yield from (idx for idx in np.split(order, np.flatnonzero(np.diff(files[order])) + 1) if len(idx))
+
+
+def _opportunity_parts(
     x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, as_of: int
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
+    """The monthly deal exports, one file at a time."""
     rows = crm.deal_rows(x, as_of)
+    for idx in _file_groups(rows["_file"].to_numpy()):
+        yield _opportunities(x, a, reps, partners, rows.iloc[idx])
+
+
+def _opportunities(
+    x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, rows: pd.DataFrame
+) -> pd.DataFrame:
     i = rows["deal"].to_numpy()
     acc = x["account"].to_numpy()[i]
     f = pd.DataFrame(
@@ -287,34 +297,56 @@ def _snapshot_parts(x: pd.DataFrame, as_of: int) -> Iterator[pd.DataFrame]:
         yield f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
-def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    deal = acts["deal"].to_numpy()
+def _activity_parts(
+    acts: pd.DataFrame, visits: pd.DataFrame, presales: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame,
+    reps: pd.DataFrame,
+) -> Iterator[pd.DataFrame]:
+    """The activity exports, one file at a time: in each, the touches on deals and accounts, then the
+    visit check-ins, then presales' activities (each numbered by its place in its own list)."""
+    pieces = [acts, visits, presales]
+    ends = np.cumsum([len(p) for p in pieces])
+    starts = ends - np.array([len(p) for p in pieces])
+    files = np.concatenate([p["_file"].to_numpy() for p in pieces])
+    for idx in _file_groups(files):
+        sel = [idx[(idx >= lo) & (idx < hi)] - lo for lo, hi in zip(starts, ends, strict=True)]
+        yield pd.concat(
+            [_activities(acts, x, a, reps, sel[0]), _visits(visits, a, reps, 50_000_000, sel[1]),
+             _visits(presales, a, reps, 60_000_000, sel[2])],
+            ignore_index=True,
+        )
+
+
+def _activities(
+    acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, sel: np.ndarray
+) -> pd.DataFrame:
+    """Rows ``sel`` of the touches on deals and accounts (ACT00000001 ... by their place)."""
+    deal = acts["deal"].to_numpy()[sel]
     f = pd.DataFrame(
         {
-            "activity_id": [f"ACT{i:08d}" for i in range(1, len(acts) + 1)],
-            "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()],
+            "activity_id": [f"ACT{i + 1:08d}" for i in sel],
+            "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()[sel]],
             "opportunity_id": np.where(deal >= 0, x["opportunity_id"].to_numpy()[np.maximum(deal, 0)], None),
-            "owner_id": _rep_id(reps, acts["owner"].to_numpy()),
-            "activity_date": acts["activity_date"].to_numpy(),
-            "activity_type": acts["activity_type"].to_numpy(),
-            "_file": acts["_file"].to_numpy(),
+            "owner_id": _rep_id(reps, acts["owner"].to_numpy()[sel]),
+            "activity_date": acts["activity_date"].to_numpy()[sel],
+            "activity_type": acts["activity_type"].to_numpy()[sel],
+            "_file": acts["_file"].to_numpy()[sel],
         }
     )
     return f
 
 
-def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, first_id: int) -> pd.DataFrame:
-    """Activities of a fixed team, numbered apart from the touches on deals and accounts: the 2026
-    visit check-ins (ACT5...) and presales' activities (ACT6...)."""
+def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, first_id: int, sel: np.ndarray) -> pd.DataFrame:
+    """Rows ``sel`` of the activities of a fixed team, numbered apart from the touches on deals and
+    accounts: the 2026 visit check-ins (ACT5...) and presales' activities (ACT6...)."""
     return pd.DataFrame(
         {
-            "activity_id": [f"ACT{first_id + i:08d}" for i in range(1, len(visits) + 1)],
-            "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy().astype(np.int64)],
+            "activity_id": [f"ACT{first_id + i + 1:08d}" for i in sel],
+            "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy()[sel].astype(np.int64)],
             "opportunity_id": None,
-            "owner_id": _rep_id(reps, visits["owner"].to_numpy().astype(np.int64)),
-            "activity_date": visits["activity_date"].to_numpy(),
-            "activity_type": visits["activity_type"].to_numpy(),
-            "_file": visits["_file"].to_numpy(),
+            "owner_id": _rep_id(reps, visits["owner"].to_numpy()[sel].astype(np.int64)),
+            "activity_date": visits["activity_date"].to_numpy()[sel],
+            "activity_type": visits["activity_type"].to_numpy()[sel],
+            "_file": visits["_file"].to_numpy()[sel],
         }
     )
 
