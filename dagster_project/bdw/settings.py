@@ -232,7 +232,7 @@ class Settings:
 
     def dbt_env(self) -> dict[str, str]:
         """What dbt's profile needs: the working database, and the memory limit and spill folder of
-        its connection (``settings:`` in dbt/profiles.yml)."""
+        its connection (``config_options:`` in dbt/profiles.yml)."""
         config = self.duckdb_config()
         return {DUCKDB_PATH_ENV: str(self.work_db), DUCKDB_MEMORY_LIMIT_ENV: config["memory_limit"],
                 DUCKDB_TEMP_DIRECTORY_ENV: config["temp_directory"]}

@@ -96,3 +96,36 @@ def test_the_limit_reaches_dbts_connection(tmp_path, monkeypatch):
     previews = [json.loads(line)["data"]["preview"] for line in done.stdout.splitlines()
                 if line.startswith("{") and "preview" in json.loads(line).get("data", {})]
     assert json.loads(previews[-1]) == [{"memory_limit": SHOWN_300MB, "temp_directory": str(settings.duckdb_spill)}]
+
+
+def test_dbt_keeps_working_after_a_model_spilled(tmp_path, monkeypatch):
+    """dbt-duckdb SETs a profile's ``settings`` on every cursor, and DuckDB refuses to set
+    temp_directory again once something spilled: at scale 1000 every model after the first that
+    spilled failed. The profile gives the limit and the spill folder as ``config_options`` (set once,
+    when the database opens). A two-model project with the project's profile: the first model spills
+    under a 256MB limit, the second must still build."""
+    settings = configured(tmp_path, monkeypatch, "256MB")
+    for name in list(os.environ):
+        if name.startswith("BDW_DUCKDB_"):
+            monkeypatch.delenv(name)
+    for name, value in settings.dbt_env().items():
+        monkeypatch.setenv(name, value)
+    settings.duckdb_spill.mkdir(parents=True)
+    project = tmp_path / "spill_project"
+    (project / "models").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text("name: spill\nversion: '1.0'\nprofile: bdw\n"
+                                            "models:\n  spill:\n    +materialized: table\n")
+    (project / "models/big_sort.sql").write_text(
+        "select range as i, md5(range::varchar) as s from range(6000000) order by s")
+    (project / "models/after_it.sql").write_text("select count(*) as n from {{ ref('big_sort') }}")
+    dbt = shutil.which(dbt_executable())
+    done = subprocess.run(
+        [dbt, "run", "--project-dir", str(project), "--profiles-dir", str(DBT_PROJECT_DIR),
+         "--target-path", str(tmp_path / "target"), "--log-path", str(tmp_path / "logs")],
+        env={**os.environ, "HOME": str(tmp_path)}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        assert con.execute("SELECT n FROM after_it").fetchone() == (6_000_000,)
+    finally:
+        con.close()
