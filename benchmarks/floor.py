@@ -14,6 +14,10 @@ Great Expectations, no quarantine files, no load manifest, no publish copy; no m
 or extra columns either (headers are matched to the contract's names case-insensitively, which is
 all the sample needs).
 
+The connection runs under the same DuckDB memory limit as the pipeline's (``limits.memory`` of the
+project's config, spilling to ``<dir>/tmp/duckdb``), so that run / floor compares like with like:
+DuckDB's own default (80% of the machine's RAM) would let the floor use memory the pipeline may not.
+
 ``--compare`` checks that the floor's ``kpi_values`` equals a published warehouse's (built from
 the same inbox and as-of date) and prints the number of mismatching rows.
 Prints one JSON line: seconds for ingest, seeds, models and total, rows per source, mismatches.
@@ -270,8 +274,10 @@ def main() -> None:
     scratch.mkdir(exist_ok=True)
     settings = load_settings(inbox, folder / "unused.duckdb", folder)
 
+    spill = scratch / "duckdb"
+    spill.mkdir(exist_ok=True)
     t0 = time.perf_counter()
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(db), config={"memory_limit": settings.limits.memory, "temp_directory": str(spill)})
     install_macros(con)
     ensure_raw_tables(con)
     rows = {s.name: ingest_source(con, inbox, s, settings.policy(s.name), scratch) for s in SOURCES.values()}
@@ -288,6 +294,7 @@ def main() -> None:
     result = {"as_of": as_of, "ingest_seconds": round(t1 - t0, 2), "seeds_seconds": round(t2 - t1, 2),
               "models_seconds": round(t3 - t2, 2), "seconds": round(t3 - t0, 2),
               "models": sum(n["resource_type"] == "model" for n in nodes), "rows": rows,
+              "memory_limit": settings.limits.memory,
               "lineage": [n for n, _ in LINEAGE]}
     if args.compare:
         result |= compare(con, Path(args.compare))

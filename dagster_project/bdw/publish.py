@@ -48,10 +48,12 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int | None:
+def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
+              duckdb_config: dict[str, str] | None = None) -> int | None:
     """The fast path: checkpoint the working file and copy its bytes. Returns the number of tables
-    and views, or None when the file does not qualify (see the module's docstring)."""
-    con = duckdb.connect(str(work_db))
+    and views, or None when the file does not qualify (see the module's docstring). ``duckdb_config``
+    bounds the connection's memory (``Settings.duckdb_config``)."""
+    con = duckdb.connect(str(work_db), config=duckdb_config or {})
     try:
         version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
                               "WHERE database_name = current_database()").fetchone()[0]
@@ -85,9 +87,10 @@ def replace_atomically(dst: Path, write: Callable[[Path], object]) -> Path:
     return dst
 
 
-def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS) -> int:
+def build_copy(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_SCHEMAS,
+               duckdb_config: dict[str, str] | None = None) -> int:
     """Copy every table and view of ``schemas`` from the working database into a new file."""
-    con = duckdb.connect()
+    con = duckdb.connect(config=duckdb_config or {})
     tables = 0
     try:
         con.execute(f"ATTACH {lit(work_db)} AS work (READ_ONLY)")
@@ -118,14 +121,16 @@ def remove_stale_temporaries(warehouse: Path) -> list[Path]:
     return stale
 
 
-def publish(work_db: Path, warehouse: Path) -> PublishResult:
+def publish(work_db: Path, warehouse: Path, duckdb_config: dict[str, str] | None = None) -> PublishResult:
     warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if duckdb_config and duckdb_config.get("temp_directory"):
+        Path(duckdb_config["temp_directory"]).mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(warehouse)
     tmp = warehouse.with_name(f".{warehouse.name}.{uuid.uuid4().hex}.tmp")
     try:
-        tables = copy_file(work_db, tmp)
+        tables = copy_file(work_db, tmp, duckdb_config=duckdb_config)
         if tables is None:
-            tables = build_copy(work_db, tmp)
+            tables = build_copy(work_db, tmp, duckdb_config=duckdb_config)
         fault_point("publish:copied")
         prev: Path | None = None
         if warehouse.exists():

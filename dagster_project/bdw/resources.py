@@ -42,6 +42,8 @@ def connect_writer(path: str, config: dict | None = None, wait_seconds: float = 
     """Open the working database for writing, waiting while another process holds its lock (the
     dbt child of a run that was killed finishes on its own and releases it)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)  # a first run creates the working folder
+    if (config or {}).get("temp_directory"):  # the spill folder (Settings.duckdb_config): DuckDB needs its parents
+        Path(config["temp_directory"]).mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + wait_seconds
     delay = 0.5
     while True:
@@ -77,6 +79,7 @@ def resources_for(settings: Settings, **run: object) -> dict[str, object]:
     return {
         "bdw": BdwSettings(inbox=str(settings.inbox), warehouse=str(settings.warehouse),
                            workdir=str(settings.workdir), profile=settings.profile or "", **run),
-        "duckdb": WorkingDatabase(database=str(settings.work_db)),
+        # every connection of the run's steps (ingestion, the checks' reads) under limits.memory
+        "duckdb": WorkingDatabase(database=str(settings.work_db), connection_config=settings.duckdb_config()),
         "dbt": dbt_cli(),
     }

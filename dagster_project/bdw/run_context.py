@@ -13,7 +13,7 @@ import duckdb
 from bdw.contract import SOURCES
 from bdw.ingest import ensure_raw_tables, inbox_files
 from bdw.quality.freshness import FreshnessRule
-from bdw.settings import DUCKDB_PATH_ENV, Settings
+from bdw.settings import Settings
 
 _LEADING_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
@@ -51,11 +51,11 @@ def resolve_as_of(settings: Settings, explicit: str | dt.date | None = None) -> 
 def export_environment(settings: Settings) -> None:
     """Make this process's dbt and DuckDB resources point at ``settings``' working database.
 
-    Only the working database's path is exported (dbt's profile reads it); the run's other paths
-    travel in the ``bdw`` resource, so a later run in the same process starts from its own
-    arguments, not from the previous run's."""
-    settings.workdir.mkdir(parents=True, exist_ok=True)
-    os.environ[DUCKDB_PATH_ENV] = str(settings.work_db)
+    Only what dbt's profile reads is exported (the working database's path, its memory limit and
+    spill folder: ``Settings.dbt_env``); the run's other paths travel in the ``bdw`` resource, so a
+    later run in the same process starts from its own arguments, not from the previous run's."""
+    settings.duckdb_spill.mkdir(parents=True, exist_ok=True)  # inside the working folder
+    os.environ.update(settings.dbt_env())
 
 
 def write_run_context(con: duckdb.DuckDBPyConnection, as_of: dt.date, run_id: str,

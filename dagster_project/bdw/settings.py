@@ -22,6 +22,8 @@ production install:
 ``BDW_FAULT_POINT``             tests only: the named point where a run kills itself
 ``BDW_DUCKDB_PATH``             set by the project, not by users: the working database's path,
                                 exported to dbt's ``profiles.yml`` when a run starts
+``BDW_DUCKDB_MEMORY_LIMIT``     likewise: ``limits.memory`` of ``bdw.yml``, for dbt's connection
+``BDW_DUCKDB_TEMP_DIRECTORY``   likewise: where dbt's DuckDB spills (``<workdir>/tmp/duckdb``)
 ``DAGSTER_HOME``                Dagster's own: the persistent instance (run history, asset
                                 materialisations, check results) that ``bdw run`` records into
                                 when it is set; read here so that ``bdw`` reads no variable elsewhere
@@ -66,6 +68,8 @@ ALERTS_CONFIG_ENV = "BDW_ALERTS_CONFIG"
 ALERT_LOG_ENV = "BDW_ALERT_LOG"
 FAULT_POINT_ENV = "BDW_FAULT_POINT"
 DUCKDB_PATH_ENV = "BDW_DUCKDB_PATH"
+DUCKDB_MEMORY_LIMIT_ENV = "BDW_DUCKDB_MEMORY_LIMIT"
+DUCKDB_TEMP_DIRECTORY_ENV = "BDW_DUCKDB_TEMP_DIRECTORY"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 DEFAULT_CRON = "0 2 * * *"
@@ -132,13 +136,16 @@ def dbt_executable() -> str:
 
 @dataclass(frozen=True)
 class IngestLimits:
-    """What one inbox file may cost (``limits:`` in ``config/bdw.yml``). A file past a limit is
-    quarantined with a message naming the limit; without them one hostile file (10,000 columns, a
-    5 MB field) can exhaust the machine's memory."""
+    """What one inbox file may cost, and what DuckDB may hold (``limits:`` in ``config/bdw.yml``).
+    A file past a limit is quarantined with a message naming the limit; without them one hostile
+    file (10,000 columns, a 5 MB field) can exhaust the machine's memory. ``memory`` bounds every
+    DuckDB connection that does heavy work (ingestion, dbt, the validation's reads, publishing, the
+    report): DuckDB's own default is 80% of the machine's RAM, per connection
+    (docs/performance.md)."""
 
     max_columns: int = 500  # columns of one file (the widest source has 21; a CRM export a few dozen)
     max_line_bytes: int = 1 << 20  # bytes of one CSV line (row), so of any one field
-    memory: str = "2GB"  # DuckDB memory of the ingestion; beyond it DuckDB spills to <workdir>/tmp
+    memory: str = "2GB"  # DuckDB memory of each heavy connection; beyond it DuckDB spills to <workdir>/tmp/duckdb
 
 
 DEFAULT_LIMITS = IngestLimits()
@@ -245,9 +252,23 @@ class Settings:
     def policy(self, source: str) -> Policy:
         return self.policies.get(source, SOURCES[source].policy)
 
+    @property
+    def duckdb_spill(self) -> Path:
+        """Where DuckDB spills what does not fit in ``limits.memory`` (every connection of a run)."""
+        return self.ingest_scratch / "duckdb"
+
+    def duckdb_config(self) -> dict[str, str]:
+        """The configuration of every DuckDB connection that does heavy work: the memory limit and
+        the spill folder. DuckDB does not create the folder's parents: whoever connects creates it
+        (``bdw.resources.connect_writer``, ``bdw.publish.publish``, ``export_environment``)."""
+        return {"memory_limit": self.limits.memory, "temp_directory": str(self.duckdb_spill)}
+
     def dbt_env(self) -> dict[str, str]:
-        """What dbt's profile needs to find the working database."""
-        return {DUCKDB_PATH_ENV: str(self.work_db)}
+        """What dbt's profile needs: the working database, and the memory limit and spill folder of
+        its connection (``config_options:`` in dbt/profiles.yml)."""
+        config = self.duckdb_config()
+        return {DUCKDB_PATH_ENV: str(self.work_db), DUCKDB_MEMORY_LIMIT_ENV: config["memory_limit"],
+                DUCKDB_TEMP_DIRECTORY_ENV: config["temp_directory"]}
 
 
 def config_dir() -> Path:

@@ -31,7 +31,7 @@ def _publish(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeRes
     settings = bdw.settings()
     try:
         with step_lock(settings):
-            result = publish(settings.work_db, settings.warehouse)
+            result = publish(settings.work_db, settings.warehouse, settings.duckdb_config())
     except RunLocked as e:
         raise Failure(description=str(e), allow_retries=False) from None
     context.log.info(f"published {result.path} ({result.tables} tables)")

@@ -82,11 +82,12 @@ def profile_for(settings: Settings, folder: Path) -> Profile:
 def limit_memory(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     """Bound the ingestion's DuckDB memory (``limits.memory``); beyond it DuckDB spills to the
     working folder's scratch space, and a file that still does not fit is quarantined."""
-    spill = settings.ingest_scratch / "duckdb"
-    spill.mkdir(parents=True, exist_ok=True)
-    con.execute(f"SET memory_limit = {lit(settings.limits.memory)}")
-    if con.execute("SELECT current_setting('temp_directory')").fetchone()[0] != str(spill):
-        con.execute(f"SET temp_directory = {lit(str(spill))}")  # once: DuckDB refuses to move one in use
+    config = settings.duckdb_config()
+    spill = config["temp_directory"]
+    Path(spill).mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = {lit(config['memory_limit'])}")
+    if con.execute("SELECT current_setting('temp_directory')").fetchone()[0] != spill:
+        con.execute(f"SET temp_directory = {lit(spill)}")  # once: DuckDB refuses to move one in use
 
 
 def ingest_source(con: duckdb.DuckDBPyConnection, settings: Settings, source_name: str,

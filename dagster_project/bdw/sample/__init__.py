@@ -16,6 +16,6 @@ __all__ = ["write_sample"]
 
 
 def write_sample(out: Path, scale: int = 1, seed: int = 42, as_of: date = DEFAULT_AS_OF) -> dict[str, int]:
-    """Writes the inbox under out/<source>/<files>; returns rows written per source."""
-    frames = world.generate(scale, seed, as_of)
-    return export.write_all(Path(out), frames)
+    """Writes the inbox under out/<source>/<files>; returns rows written per source. One source is
+    made and written at a time (``world.sources``): what stays in memory is the company itself."""
+    return export.write_all(Path(out), world.sources(scale, seed, as_of))

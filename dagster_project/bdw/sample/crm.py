@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 
 from bdw.sample import dates as d
 from bdw.sample import figures, names
-from bdw.sample.deals import FAR, V, snapshot_days, state_at
+from bdw.sample.deals import FAR, V, snapshot_days, state_at, version_arrays
 
 ACTIVITY_TYPES = np.array(["visit", "call", "email", "meeting", "demo", "event"], dtype=object)
 ACTIVITY_P = [0.2, 0.3, 0.25, 0.15, 0.07, 0.03]
@@ -111,32 +113,38 @@ def _state_frame(x: pd.DataFrame, rows: np.ndarray, day: np.ndarray) -> pd.DataF
     )
 
 
-def snapshot_rows(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
-    """Weekly pipeline exports (Mondays, a holiday week missing): every open deal as it stood."""
+def snapshot_parts(x: pd.DataFrame, as_of: int) -> Iterator[pd.DataFrame]:
+    """Weekly pipeline exports (Mondays, a holiday week missing): every open deal as it stood, one
+    export day at a time (deals in index order), so that memory does not grow with the weeks x deals
+    of a large scale."""
     snaps = snapshot_days(as_of)
     live = np.flatnonzero(x["outcome"].to_numpy() != "deleted")
     created = x["created"].to_numpy()[live]
     closed = x["closed"].to_numpy()[live]
     lo = np.searchsorted(snaps, created, side="left")
     hi = np.where(closed == d.NONE, len(snaps), np.searchsorted(snaps, closed, side="left"))
-    count = np.maximum(hi - lo, 0)
-    rows = np.repeat(live, count)
-    offset = np.arange(len(rows)) - np.repeat(np.cumsum(count) - count, count)
-    day = snaps[np.repeat(lo, count) + offset]
-    st = state_at(x, rows, day)
-    cents = x["cents"].to_numpy()[rows]
-    unit = np.where(x["currency"].to_numpy()[rows] == figures.CNY, 10_000, 1_000)
-    return pd.DataFrame(
-        {
-            "deal": rows,
-            "snapshot_date": day,
-            "stage": st["stage"],
-            "amount": np.round(cents * st["f"] / unit) * unit / 100,
-            "expected_close_date": st["ecd"],
-            "forecast_category": st["fc"],
-            "_file": day,
-        }
-    )
+    versions = version_arrays(x)
+    all_cents = x["cents"].to_numpy()
+    cny = x["currency"].to_numpy() == figures.CNY
+    for k, snap in enumerate(snaps):
+        rows = live[(lo <= k) & (k < hi)]
+        if not len(rows):
+            continue
+        day = np.full(len(rows), snap, dtype=snaps.dtype)
+        st = state_at(x, rows, day, versions)
+        cents = all_cents[rows]
+        unit = np.where(cny[rows], 10_000, 1_000)
+        yield pd.DataFrame(
+            {
+                "deal": rows,
+                "snapshot_date": day,
+                "stage": st["stage"],
+                "amount": np.round(cents * st["f"] / unit) * unit / 100,
+                "expected_close_date": st["ecd"],
+                "forecast_category": st["fc"],
+                "_file": day,
+            }
+        )
 
 
 def activity_rows(

@@ -282,13 +282,22 @@ def _spread(total: int, parts: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(parts)]
 
 
-def state_at(x: pd.DataFrame, rows: np.ndarray, day: np.ndarray) -> dict[str, np.ndarray]:
-    """Stage, forecast category, expected close and amount factor of deals on given days."""
-    vday = x[[f"v{j}_day" for j in range(V)]].to_numpy()[rows]
+def version_arrays(x: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The version slots of every deal as (deals x V) arrays: read once when states are asked for
+    many times (the weekly snapshots, one export day at a time)."""
+    return {field: x[[f"v{j}_{field}" for j in range(V)]].to_numpy() for field in ("day", "stage", "fc", "ecd", "f")}
+
+
+def state_at(
+    x: pd.DataFrame, rows: np.ndarray, day: np.ndarray, versions: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Stage, forecast category, expected close and amount factor of deals on given days
+    (``versions``: ``version_arrays(x)``, if already at hand)."""
+    versions = versions if versions is not None else version_arrays(x)
+    vday = versions["day"][rows]
     v = np.argmax(np.where(vday <= day[:, None], vday, -1), axis=1)  # the latest version by then
     pick = np.arange(len(rows))
     out = {}
     for field in ("stage", "fc", "ecd", "f"):
-        arr = x[[f"v{j}_{field}" for j in range(V)]].to_numpy()[rows]
-        out[field] = arr[pick, v]
+        out[field] = versions[field][rows][pick, v]
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 from bdw.contract import SOURCES
 from bdw.sample import dates as d
 
+Parts = Callable[[], Iterator[pd.DataFrame]]  # as bdw.sample.world.Parts
 BOOL_WORDS = {"true": ("true", "false"), "yes": ("yes", "no"), "zh": ("是", "否")}
 
 
@@ -70,31 +72,41 @@ _mess("partners", "2025-12", bools="yes")
 BAD_ROWS_FILE = ("activities", "2025-10-31")
 
 
-def write_all(out: Path, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+def write_all(out: Path, frames: Mapping[str, pd.DataFrame | Parts]) -> dict[str, int]:
+    """Write every source's files; a source is its rows, or (``world.sources``) a function that makes
+    them in parts of whole files, each written and dropped before the next is made."""
     counts: dict[str, int] = {}
     bad = frames.get("activities_bad")
+    if callable(bad):
+        bad = pd.concat(list(bad()), ignore_index=True)
     for source in SOURCES:
-        frame = frames[source]
         counts[source] = 0
-        if frame.empty:  # nothing of it exists yet at as-of
-            continue
-        folder = out / source
-        folder.mkdir(parents=True, exist_ok=True)
-        columns = [c for c in SOURCES[source].column_names if c in frame.columns]
-        files = frame["_file"].to_numpy()
-        order = np.argsort(files, kind="stable")
-        bounds = np.flatnonzero(np.diff(files[order])) + 1
-        total = 0
-        for idx in np.split(order, bounds):
-            if not len(idx):
+        made = frames[source]
+        for frame in (made() if callable(made) else [made]):
+            if frame.empty:  # nothing of it exists yet at as-of
                 continue
-            day = str(d.iso(files[idx[:1]])[0])
-            style = MESSINESS.get((source, day), Style())
-            part = frame.iloc[idx]
-            extra = bad if (source, day) == BAD_ROWS_FILE and bad is not None else None
-            total += _write_file(folder, source, day, part, columns, style, extra)
-        counts[source] = total
+            counts[source] += _write_source_part(out, source, frame, bad)
     return counts
+
+
+def _write_source_part(out: Path, source: str, frame: pd.DataFrame, bad: pd.DataFrame | None) -> int:
+    """Write the export files whose rows ``frame`` holds (all of each file's rows)."""
+    folder = out / source
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = [c for c in SOURCES[source].column_names if c in frame.columns]
+    files = frame["_file"].to_numpy()
+    order = np.argsort(files, kind="stable")
+    bounds = np.flatnonzero(np.diff(files[order])) + 1
+    total = 0
+    for idx in np.split(order, bounds):
+        if not len(idx):
+            continue
+        day = str(d.iso(files[idx[:1]])[0])
+        style = MESSINESS.get((source, day), Style())
+        part = frame.iloc[idx]
+        extra = bad if (source, day) == BAD_ROWS_FILE and bad is not None else None
+        total += _write_file(folder, source, day, part, columns, style, extra)
+    return total
 
 
 def _write_file(

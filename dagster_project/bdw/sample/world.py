@@ -1,7 +1,16 @@
-"""Generate the sample company and lay it out as the sources' rows (typed, with their export file)."""
+"""Generate the sample company and lay it out as the sources' rows (typed, with their export file).
+
+``sources`` builds the company (accounts, deals, contracts, payments: what every source is made
+from) and returns each source's rows as a function that makes them when asked, in parts that each
+hold whole export files, so that ``bdw sample`` writes one source (the weekly snapshots: one
+export day) at a time and frees it: at scale 1000 holding every source's rows at once took 15 GB.
+``generate`` makes them all at once (the tests read them whole). Either way the rows are the same:
+each source draws from its own random stream (``rng(stream)``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import numpy as np
@@ -11,6 +20,7 @@ from bdw.sample import accounts, book, crm, deals, extras, figures, finance, man
 from bdw.sample import dates as d
 
 Frames = dict[str, pd.DataFrame]
+Parts = Callable[[], Iterator[pd.DataFrame]]  # a source's rows, made when called, in parts of whole files
 
 
 def _ids(prefix: str, order_keys: list[np.ndarray], width: int, first: int = 1) -> np.ndarray:
@@ -23,6 +33,23 @@ def _ids(prefix: str, order_keys: list[np.ndarray], width: int, first: int = 1) 
 
 
 def generate(scale: int, seed: int, as_of_date: date) -> Frames:
+    """Every source's rows at once (and ``activities_bad``, the rows no valid export holds)."""
+    frames: Frames = {}
+    for name, make in sources(scale, seed, as_of_date).items():
+        parts = list(make())
+        frames[name] = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+    return frames
+
+
+def _one(make: Callable[[], pd.DataFrame]) -> Parts:
+    def parts() -> Iterator[pd.DataFrame]:
+        yield make()
+
+    return parts
+
+
+def sources(scale: int, seed: int, as_of_date: date) -> dict[str, Parts]:
+    """The company, built; each source's rows (and ``activities_bad``) made when asked for."""
     if scale < 1:
         raise ValueError("scale must be at least 1")
     as_of = d.day(as_of_date)
@@ -89,30 +116,30 @@ def generate(scale: int, seed: int, as_of_date: date) -> Frames:
     visits = crm.field_visits(rng(23), reps, a, team, acts, quotas.pace(c, reps, quota_rows, as_of), as_of)
     presales = crm.presales_activities(rng(25), reps, a, acts, as_of)
 
-    frames: Frames = {}
-    frames["reps"] = _reps(reps, as_of)
-    frames["partners"] = _partners(roster.partner_files(rng(26), partners, as_of))
-    frames["rep_reviews"] = roster.reviews(rng(20), reps, as_of)
-    frames["fx_rates"] = _fx(fx, as_of)
-    frames["accounts"] = _accounts(a, reps, as_of)
-    frames["opportunities"] = _opportunities(x, a, reps, partners, as_of)
-    frames["opportunity_snapshots"] = _snapshots(x, as_of)
-    frames["activities"] = pd.concat(
-        [_activities(acts, x, a, reps), _visits(visits, a, reps, 50_000_000), _visits(presales, a, reps, 60_000_000)],
-        ignore_index=True,
-    )
-    frames["contracts"] = _contracts(c, a, x, reps, partners, as_of)
-    frames["contract_lines"] = _lines(bk, c, as_of)
-    frames["payments"] = _payments(pay, c, as_of)
-    frames["costs"] = _costs(cost, c, as_of)
-    frames["forecasts"] = extras.forecasts(rng(21), c, reps, as_of)
-    fin = extras.financials(rng(22), a, as_of, scale)
-    fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
-    frames["customer_financials"] = fin
-    frames["quotas"] = quota_rows
-    frames["manual_measurements"] = manual.measurements(as_of)
-    frames["activities_bad"] = _bad_activities(a, reps, as_of)
-    return frames
+    def financials() -> pd.DataFrame:
+        fin = extras.financials(rng(22), a, as_of, scale)
+        fin["account_id"] = a["account_id"].to_numpy()[fin["account"].to_numpy()]
+        return fin
+
+    return {
+        "reps": _one(lambda: _reps(reps, as_of)),
+        "partners": _one(lambda: _partners(roster.partner_files(rng(26), partners, as_of))),
+        "rep_reviews": _one(lambda: roster.reviews(rng(20), reps, as_of)),
+        "fx_rates": _one(lambda: _fx(fx, as_of)),
+        "accounts": _one(lambda: _accounts(a, reps, as_of)),
+        "opportunities": lambda: _opportunity_parts(x, a, reps, partners, as_of),
+        "opportunity_snapshots": lambda: _snapshot_parts(x, as_of),
+        "activities": lambda: _activity_parts(acts, visits, presales, x, a, reps),
+        "contracts": _one(lambda: _contracts(c, a, x, reps, partners, as_of)),
+        "contract_lines": _one(lambda: _lines(bk, c, as_of)),
+        "payments": _one(lambda: _payments(pay, c, as_of)),
+        "costs": _one(lambda: _costs(cost, c, as_of)),
+        "forecasts": _one(lambda: extras.forecasts(rng(21), c, reps, as_of)),
+        "customer_financials": _one(financials),
+        "quotas": _one(lambda: quota_rows),
+        "manual_measurements": _one(lambda: manual.measurements(as_of)),
+        "activities_bad": _one(lambda: _bad_activities(a, reps, as_of)),
+    }
 
 
 def _contract_ids(c: pd.DataFrame) -> np.ndarray:
@@ -187,10 +214,24 @@ def _accounts(a: pd.DataFrame, reps: pd.DataFrame, as_of: int) -> pd.DataFrame:
     return f.sort_values(["_file", "account_id"], kind="stable").reset_index(drop=True)
 
 
-def _opportunities(
+def _file_groups(files: np.ndarray) -> Iterator[np.ndarray]:
+    """Positions of the rows of each export file (file by file, in row order within a file)."""
+    order = np.argsort(files, kind="stable")
+    yield from (idx for idx in np.split(order, np.flatnonzero(np.diff(files[order])) + 1) if len(idx))
+
+
+def _opportunity_parts(
     x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, as_of: int
-) -> pd.DataFrame:
+) -> Iterator[pd.DataFrame]:
+    """The monthly deal exports, one file at a time."""
     rows = crm.deal_rows(x, as_of)
+    for idx in _file_groups(rows["_file"].to_numpy()):
+        yield _opportunities(x, a, reps, partners, rows.iloc[idx])
+
+
+def _opportunities(
+    x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, partners: pd.DataFrame, rows: pd.DataFrame
+) -> pd.DataFrame:
     i = rows["deal"].to_numpy()
     acc = x["account"].to_numpy()[i]
     f = pd.DataFrame(
@@ -232,56 +273,80 @@ def _opportunities(
     return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
-def _snapshots(x: pd.DataFrame, as_of: int) -> pd.DataFrame:
-    s = crm.snapshot_rows(x, as_of)
-    i = s["deal"].to_numpy()
-    f = pd.DataFrame(
-        {
-            "snapshot_date": s["snapshot_date"].to_numpy(),
-            "opportunity_id": x["opportunity_id"].to_numpy()[i],
-            "stage": s["stage"].to_numpy(),
-            "amount": np.where(x["empty_amount"].to_numpy()[i], np.nan, s["amount"].to_numpy()),
-            "currency": x["currency"].to_numpy()[i],
-            "expected_close_date": np.where(
-                x["empty_expected_close_date"].to_numpy()[i], d.NONE, s["expected_close_date"].to_numpy()
-            ),
-            "forecast_category": np.where(
-                x["empty_forecast_category"].to_numpy()[i], None, s["forecast_category"].to_numpy()
-            ),
-            "_file": s["_file"].to_numpy(),
-        }
-    )
-    return f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
+def _snapshot_parts(x: pd.DataFrame, as_of: int) -> Iterator[pd.DataFrame]:
+    """The weekly snapshots, one export day at a time, each in opportunity_id order."""
+    opportunity_id = x["opportunity_id"].to_numpy()
+    currency = x["currency"].to_numpy()
+    empty_amount = x["empty_amount"].to_numpy()
+    empty_ecd = x["empty_expected_close_date"].to_numpy()
+    empty_fc = x["empty_forecast_category"].to_numpy()
+    for s in crm.snapshot_parts(x, as_of):
+        i = s["deal"].to_numpy()
+        f = pd.DataFrame(
+            {
+                "snapshot_date": s["snapshot_date"].to_numpy(),
+                "opportunity_id": opportunity_id[i],
+                "stage": s["stage"].to_numpy(),
+                "amount": np.where(empty_amount[i], np.nan, s["amount"].to_numpy()),
+                "currency": currency[i],
+                "expected_close_date": np.where(empty_ecd[i], d.NONE, s["expected_close_date"].to_numpy()),
+                "forecast_category": np.where(empty_fc[i], None, s["forecast_category"].to_numpy()),
+                "_file": s["_file"].to_numpy(),
+            }
+        )
+        yield f.sort_values(["_file", "opportunity_id"], kind="stable").reset_index(drop=True)
 
 
-def _activities(acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    deal = acts["deal"].to_numpy()
+def _activity_parts(
+    acts: pd.DataFrame, visits: pd.DataFrame, presales: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame,
+    reps: pd.DataFrame,
+) -> Iterator[pd.DataFrame]:
+    """The activity exports, one file at a time: in each, the touches on deals and accounts, then the
+    visit check-ins, then presales' activities (each numbered by its place in its own list)."""
+    pieces = [acts, visits, presales]
+    ends = np.cumsum([len(p) for p in pieces])
+    starts = ends - np.array([len(p) for p in pieces])
+    files = np.concatenate([p["_file"].to_numpy() for p in pieces])
+    for idx in _file_groups(files):
+        sel = [idx[(idx >= lo) & (idx < hi)] - lo for lo, hi in zip(starts, ends, strict=True)]
+        yield pd.concat(
+            [_activities(acts, x, a, reps, sel[0]), _visits(visits, a, reps, 50_000_000, sel[1]),
+             _visits(presales, a, reps, 60_000_000, sel[2])],
+            ignore_index=True,
+        )
+
+
+def _activities(
+    acts: pd.DataFrame, x: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, sel: np.ndarray
+) -> pd.DataFrame:
+    """Rows ``sel`` of the touches on deals and accounts (ACT00000001 ... by their place)."""
+    deal = acts["deal"].to_numpy()[sel]
     f = pd.DataFrame(
         {
-            "activity_id": [f"ACT{i:08d}" for i in range(1, len(acts) + 1)],
-            "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()],
+            "activity_id": [f"ACT{i + 1:08d}" for i in sel],
+            "account_id": a["account_id"].to_numpy()[acts["account"].to_numpy()[sel]],
             "opportunity_id": np.where(deal >= 0, x["opportunity_id"].to_numpy()[np.maximum(deal, 0)], None),
-            "owner_id": _rep_id(reps, acts["owner"].to_numpy()),
-            "activity_date": acts["activity_date"].to_numpy(),
-            "activity_type": acts["activity_type"].to_numpy(),
-            "_file": acts["_file"].to_numpy(),
+            "owner_id": _rep_id(reps, acts["owner"].to_numpy()[sel]),
+            "activity_date": acts["activity_date"].to_numpy()[sel],
+            "activity_type": acts["activity_type"].to_numpy()[sel],
+            "_file": acts["_file"].to_numpy()[sel],
         }
     )
     return f
 
 
-def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, first_id: int) -> pd.DataFrame:
-    """Activities of a fixed team, numbered apart from the touches on deals and accounts: the 2026
-    visit check-ins (ACT5...) and presales' activities (ACT6...)."""
+def _visits(visits: pd.DataFrame, a: pd.DataFrame, reps: pd.DataFrame, first_id: int, sel: np.ndarray) -> pd.DataFrame:
+    """Rows ``sel`` of the activities of a fixed team, numbered apart from the touches on deals and
+    accounts: the 2026 visit check-ins (ACT5...) and presales' activities (ACT6...)."""
     return pd.DataFrame(
         {
-            "activity_id": [f"ACT{first_id + i:08d}" for i in range(1, len(visits) + 1)],
-            "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy().astype(np.int64)],
+            "activity_id": [f"ACT{first_id + i + 1:08d}" for i in sel],
+            "account_id": a["account_id"].to_numpy()[visits["account"].to_numpy()[sel].astype(np.int64)],
             "opportunity_id": None,
-            "owner_id": _rep_id(reps, visits["owner"].to_numpy().astype(np.int64)),
-            "activity_date": visits["activity_date"].to_numpy(),
-            "activity_type": visits["activity_type"].to_numpy(),
-            "_file": visits["_file"].to_numpy(),
+            "owner_id": _rep_id(reps, visits["owner"].to_numpy()[sel].astype(np.int64)),
+            "activity_date": visits["activity_date"].to_numpy()[sel],
+            "activity_type": visits["activity_type"].to_numpy()[sel],
+            "_file": visits["_file"].to_numpy()[sel],
         }
     )
 
