@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bdw.report.freshness import FRESHNESS_SQL
+from bdw.report.stale_sources import FRESHNESS_SQL
 
 # the trend charts: KPI, the segments drawn (the first is the main line), Chinese and English titles
 TREND_KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -15,8 +15,8 @@ from bdw.ingest.outcome import FileStatus
 from bdw.report.charts import Chart, completeness_chart, cumulative_plan_chart, trend_chart
 from bdw.report.data import PLAN_KPI, TREND_KPIS, ReportData
 from bdw.report.formatting import COLOURS, format_value, is_missing, status_info
-from bdw.report.freshness import FreshnessSection, freshness_section
 from bdw.report.pipeline_charts import forecast_call_chart, renewal_base_chart, waterfall_chart
+from bdw.report.stale_sources import FreshnessSection, freshness_section
 
 FAMILIES = {
     "revenue": ("收入", "Revenue"), "margin": ("毛利", "Margin"), "customers": ("客户", "Customers"),
