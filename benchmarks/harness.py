@@ -1,6 +1,6 @@
 """The performance harness of the nightly run (run by hand, not in CI): issue 15's four targets.
 
-    uv run python benchmarks/harness.py --scales 1 10 100 1000 --baseline-repo /work/main \
+    uv run python benchmarks/harness.py --scales 1 10 100 1000 --baseline-repo DIR \
         --out benchmarks/results/DATE.json
 
 For each scale: the sample company's inbox (cached under ``$BDW_BENCH_CACHE``, default
