@@ -37,6 +37,30 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
+def run_inbox(root: Path, build_inbox, as_of: str) -> tuple[Path, int, str]:
+    """One real ``bdw run`` of a hand-built inbox: ``build_inbox(root / "inbox")`` writes it, the
+    warehouse is ``root / "wh.duckdb"``. Returns the warehouse, the exit code and what the run printed.
+    Its own ``--workdir``: an earlier run in this process leaves BDW_WORKDIR set, which would be reused."""
+    import contextlib
+    import io
+
+    from bdw.cli import main
+
+    build_inbox(root / "inbox")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
+                     "--as-of", as_of, "--workdir", str(root / "work")])
+    return root / "wh.duckdb", code, out.getvalue()
+
+
+def published(run: tuple[Path, int, str]) -> Path:
+    """The warehouse of a ``run_inbox`` that must have published (its output tells why not)."""
+    path, code, out = run
+    assert code == 0, f"bdw run did not publish:\n{out[-3000:]}"
+    return path
+
+
 def dbt_results_of_run(warehouse: Path) -> list[dict]:
     """dbt's run_results of the nightly build of the run that published ``warehouse`` (its invocation
     folder is named after the run's id: test workers running side by side each find their own)."""

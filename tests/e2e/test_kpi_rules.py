@@ -33,11 +33,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from bdw.cli import main
 from bdw.manual_kpis import kpi_families
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
 
-from conftest import CONTRACT_HEADER, dbt_results_of_run, query, write_csv
+from conftest import CONTRACT_HEADER, dbt_results_of_run, published, query, run_inbox, write_csv
 
 AS_OF = "2026-02-15"
 S2025 = 13_579_999.99  # 1.2M + 770k + 750k + 5M + 4,999,999.99 + 650k + 210k
@@ -215,13 +214,7 @@ def build_inbox(inbox: Path) -> None:
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("kpi_rules")
-    build_inbox(root / "inbox")
-    # --workdir: an earlier run in this process leaves BDW_WORKDIR set, which would be reused
-    code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"), "--as-of", AS_OF,
-                 "--workdir", str(root / "work")])
-    assert code == 0, "bdw run did not publish (see the run log in .bdw/logs)"
-    return root / "wh.duckdb"
+    return published(run_inbox(tmp_path_factory.mktemp("kpi_rules"), build_inbox, AS_OF))
 
 
 def q(wh: Path, sql: str, *params) -> list[tuple]:

@@ -20,9 +20,7 @@ No value at all: partner_portal_registration, industry_consultants, successors_r
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import io
 import json
 import shutil
 from pathlib import Path
@@ -34,7 +32,7 @@ import pytest
 from bdw.cli import main
 from bdw.manual_template import DATA_SHEET, HEADER_ROW
 
-from conftest import dbt_on, query, write_csv
+from conftest import dbt_on, published, query, run_inbox, write_csv
 
 AS_OF = "2027-01-10"
 HEADER = ["kpi_id", "period", "segment", "value", "measured_at", "source_note"]
@@ -76,20 +74,12 @@ def build_inbox(inbox: Path) -> None:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, int, str]:
-    root = tmp_path_factory.mktemp("manual")
-    build_inbox(root / "inbox")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
-                     "--as-of", AS_OF, "--workdir", str(root / "work")])
-    return root / "wh.duckdb", code, out.getvalue()
+    return run_inbox(tmp_path_factory.mktemp("manual"), build_inbox, AS_OF)
 
 
 @pytest.fixture(scope="module")
 def wh(run) -> Path:
-    path, code, out = run
-    assert code == 0, f"bdw run did not publish:\n{out[-3000:]}"
-    return path
+    return published(run)
 
 
 def q(wh: Path, sql: str, *params) -> list[tuple]:

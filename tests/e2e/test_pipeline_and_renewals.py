@@ -53,9 +53,7 @@ from pathlib import Path
 
 import pytest
 
-from bdw.cli import main
-
-from conftest import CONTRACT_HEADER, query, write_csv
+from conftest import CONTRACT_HEADER, published, query, run_inbox, write_csv
 
 AS_OF = "2026-05-12"
 Q2_SHARE = 42 / 91  # 2026-04-01 .. 2026-05-12
@@ -218,13 +216,7 @@ def build_inbox(inbox: Path) -> None:
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("battle_map_3")
-    build_inbox(root / "inbox")
-    # --workdir: an earlier run in this process leaves BDW_WORKDIR set, which would be reused
-    code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"), "--as-of", AS_OF,
-                 "--workdir", str(root / "work")])
-    assert code == 0, "bdw run did not publish (see the run log in .bdw/logs)"
-    return root / "wh.duckdb"
+    return published(run_inbox(tmp_path_factory.mktemp("battle_map_3"), build_inbox, AS_OF))
 
 
 def q(wh: Path, sql: str, *params) -> list[tuple]:

@@ -26,9 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from bdw.cli import main
-
-from conftest import CONTRACT_HEADER, query, write_csv
+from conftest import CONTRACT_HEADER, published, query, run_inbox, write_csv
 
 AS_OF = "2026-05-15"
 M = 1_000_000
@@ -112,23 +110,12 @@ def build_inbox(inbox: Path) -> None:
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> tuple[Path, int, str]:
-    import contextlib
-    import io
-
-    root = tmp_path_factory.mktemp("plan")
-    build_inbox(root / "inbox")
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
-                     "--as-of", AS_OF, "--workdir", str(root / "work")])
-    return root / "wh.duckdb", code, out.getvalue()
+    return run_inbox(tmp_path_factory.mktemp("plan"), build_inbox, AS_OF)
 
 
 @pytest.fixture(scope="module")
 def wh(run) -> Path:
-    path, code, out = run
-    assert code == 0, f"bdw run did not publish:\n{out[-3000:]}"
-    return path
+    return published(run)
 
 
 def q(wh: Path, sql: str, *params) -> list[tuple]:
