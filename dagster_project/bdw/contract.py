@@ -25,7 +25,6 @@ STAGES = (
 FORECAST_CATEGORIES = ("commit", "best_case", "pipeline", "omitted")
 CHANNELS = ("direct", "partner")
 PRODUCT_FAMILIES = ("saas", "license", "service", "hardware", "support")
-RECURRING_FAMILIES = ("saas", "support")
 CONTRACT_TYPES = ("new", "renewal", "expansion")
 CONTRACT_STATUSES = ("active", "cancelled")
 ACTIVITY_TYPES = ("visit", "call", "email", "meeting", "demo", "event")
@@ -36,7 +35,6 @@ COST_TYPES = (
 PARTNER_TIERS = ("gold", "silver", "registered")
 TEAMS = ("direct", "channel", "overseas", "presales", "management")
 GRADES = ("A+", "A", "B+", "B", "C")
-ROLE_TAGS = ("big_deal_lead", "overseas_consultant")
 
 
 @dataclass(frozen=True)
@@ -281,7 +279,6 @@ def _with_deleted(source: Source) -> Source:
 
 SOURCES: dict[str, Source] = {s.name: _with_deleted(s) for s in _SOURCES}
 
-FINANCE_SOURCES = tuple(n for n, s in SOURCES.items() if s.policy == "file")
 # Sources booked to a contract: a quarantined file (or rejected row) of one of them holds back
 # the contracts it names, and everything booked to them (docs/contract.md section 2).
 HOLDS_BACK_CONTRACTS = ("contracts", "contract_lines", "payments", "costs")

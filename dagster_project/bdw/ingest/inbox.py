@@ -49,9 +49,6 @@ class InboxSurvey:
     files: dict[str, list[Path]] = field(default_factory=dict)  # source -> data files, in name order
     ignored: list[Ignored] = field(default_factory=list)  # in path order
 
-    def all_files(self) -> list[Path]:
-        return [p for source in sorted(self.files) for p in self.files[source]]
-
 
 def _hidden(name: str) -> bool:
     return name.startswith((".", "_"))

@@ -330,14 +330,6 @@ def read_column_leniently(con: duckdb.DuckDBPyConnection, path: Path, layout: Cs
     return [v for (v,) in rows]
 
 
-def drop_group(con: duckdb.DuckDBPyConnection, table: str, indexes: Iterable[int]) -> None:
-    for i in indexes:
-        con.execute(f"DROP VIEW IF EXISTS {table}_{int(i)}")
-    con.execute(f"DROP VIEW IF EXISTS {table}")
-    con.execute(f"DROP TABLE IF EXISTS {table}_text")
-    con.execute(f"DROP TABLE IF EXISTS {table}_files")
-
-
 def _csv_error(e: duckdb.Error, layout: CsvLayout) -> str:
     """DuckDB's CSV error in a sentence: the line, what was expected, what was found. The line's
     content is not quoted: it may be anyone's personal data, and the message is published (the
