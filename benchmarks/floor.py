@@ -1,18 +1,25 @@
 """The plain-DuckDB floor: the pipeline's work done by DuckDB alone, in one process (run by hand).
 
-    uv run python benchmarks/floor.py --inbox DIR --db FILE [--as-of YYYY-MM-DD] [--compare WAREHOUSE]
+    uv run python benchmarks/floor.py --inbox DIR --dir DIR [--as-of YYYY-MM-DD] [--scope nightly|kpi_values]
+        [--compare WAREHOUSE]
 
 One DuckDB connection to a fresh file does (a) the ingestion: every source's files read with
 DuckDB's own readers, one ``read_csv`` over all of a source's UTF-8 CSV files with the same header (the few files
 DuckDB cannot read itself without extensions, GBK text and XLSX, go through the project's
 readers), the contract's typing and row checks as the same SQL the ingestion generates
 (``bdw.ingest.row_rules.checked_select``), bad rows and files dropped by the source's policy, duplicate
-files (same bytes) skipped; and (b) the dbt models upstream of ``marts.kpi_values`` and
-``kpi_values`` itself, from dbt's compiled SQL (``dbt compile``, done before the clock starts), in
-the manifest's dependency order, plus the seeds they read. No Dagster, no dbt at run time, no
-Great Expectations, no quarantine files, no load manifest, no publish copy; no mapping profiles
-or extra columns either (headers are matched to the contract's names case-insensitively, which is
-all the sample needs).
+files (same bytes) skipped; and (b) dbt's work from dbt's compiled SQL (``dbt compile``, done before
+the clock starts), in the manifest's dependency order, with the seeds the models read. ``--scope``:
+
+- ``nightly`` (the default): what the nightly build computes, ``dbt build`` without unit tests
+  (``bdw.dbt_project.NIGHTLY_BUILD``): every model, then every data test's query (counted, as dbt
+  counts a test's failing rows);
+- ``kpi_values``: only ``marts.kpi_values`` and the models upstream of it (the floor before the battle
+  map's marts were added; kept to compare with earlier results).
+
+No Dagster, no dbt at run time, no Great Expectations, no quarantine files, no load manifest, no
+publish copy; no mapping profiles or extra columns either (headers are matched to the contract's
+names case-insensitively, which is all the sample needs).
 
 The connection runs under the same DuckDB memory limit as the pipeline's (``limits.memory`` of the
 project's config, spilling to ``<dir>/tmp/duckdb``), so that run / floor compares like with like:
@@ -20,12 +27,14 @@ DuckDB's own default (80% of the machine's RAM) would let the floor use memory t
 
 ``--compare`` checks that the floor's ``kpi_values`` equals a published warehouse's (built from
 the same inbox and as-of date) and prints the number of mismatching rows.
-Prints one JSON line: seconds for ingest, seeds, models and total, rows per source, mismatches.
+Prints one JSON line: seconds for ingest, seeds, models (and each model), tests and total, rows per
+source, mismatches.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
@@ -43,7 +52,7 @@ from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
 from bdw.ingest.mapping import normalise_header
 from bdw.ingest.readers import csv_header, detect_encoding, positions, read_parquet, read_xlsx
 from bdw.ingest.row_rules import checked_select, install_macros
-from bdw.run_context import resolve_as_of
+from bdw.run_context import resolve_as_of, write_run_context
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
 from bdw.sql import lit, q
 
@@ -61,23 +70,32 @@ def _newest_dbt_mtime() -> float:
     return newest
 
 
-def compiled_manifest(as_of: str) -> dict:
-    """``dbt compile --select +kpi_values`` as of the date, cached until a dbt or seed file changes."""
+# dbt's selection: the nightly build is ``dbt build`` without unit tests (bdw.dbt_project.NIGHTLY_BUILD)
+SCOPES = {"nightly": ["--select", "resource_type:seed", "resource_type:model", "resource_type:test"],
+          "kpi_values": ["--select", "+kpi_values"]}
+
+
+def compiled_manifest(as_of: str, scope: str) -> dict:
+    """``dbt compile`` of the scope's nodes as of the date, cached until a dbt or seed file changes."""
     tree = hashlib.sha1(str(DBT_PROJECT_DIR).encode()).hexdigest()[:8]  # one cache per project copy
-    target = CACHE / f"floor-dbt-{tree}-{as_of}"
-    manifest = target / "manifest.json"
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_dbt_mtime():
+    target = CACHE / f"floor-dbt-{tree}-{scope}-{as_of}"
+    manifest, done = target / "manifest.json", target / "compiled.ok"  # done: the compile succeeded
+    if not done.exists() or done.stat().st_mtime < _newest_dbt_mtime():
+        done.unlink(missing_ok=True)
         target.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, DUCKDB_PATH_ENV: str(target / f"{DB_NAME}.duckdb")}
-        subprocess.run([dbt_executable(), "compile", "--quiet", "--select", "+kpi_values", "--vars",
-                        json.dumps({"as_of": as_of}), "--target-path", str(target), "--project-dir",
-                        str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-                       env=env, check=True, cwd=DBT_PROJECT_DIR, stdout=subprocess.DEVNULL)
+        common = ["--vars", json.dumps({"as_of": as_of}), "--target-path", str(target), "--project-dir",
+                  str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+        # some models read a seed when they compile (the check models list the CRM key fields)
+        for command in (["seed"], ["compile", *SCOPES[scope]]):
+            subprocess.run([dbt_executable(), *command, "--quiet", *common], env=env, check=True, cwd=DBT_PROJECT_DIR,
+                           stdout=subprocess.DEVNULL)
+        done.touch()
     return json.loads(manifest.read_text(encoding="utf-8"))
 
 
-def upstream_in_order(manifest: dict, final: str = "model.bdw.kpi_values") -> list[dict]:
-    """The nodes ``final`` depends on (models and seeds) and ``final``, parents before children."""
+def in_order(manifest: dict, scope: str) -> list[dict]:
+    """The scope's seeds and models, parents before children, then (``nightly``) its data tests."""
     nodes = manifest["nodes"]
     order: list[str] = []
     seen: set[str] = set()
@@ -90,8 +108,14 @@ def upstream_in_order(manifest: dict, final: str = "model.bdw.kpi_values") -> li
             visit(parent)
         order.append(uid)
 
-    visit(final)
-    return [nodes[u] for u in order if nodes[u]["resource_type"] in ("model", "seed")]
+    if scope == "kpi_values":
+        visit("model.bdw.kpi_values")
+    else:
+        for uid in sorted(nodes):
+            visit(uid)
+    built = [nodes[u] for u in order if nodes[u]["resource_type"] in ("model", "seed")]
+    tests = [nodes[u] for u in order if nodes[u]["resource_type"] == "test" and scope == "nightly"]
+    return built + tests
 
 
 # ---- (a) ingestion ------------------------------------------------------------------------------
@@ -217,6 +241,11 @@ def build_model(con: duckdb.DuckDBPyConnection, node: dict) -> None:
     con.execute(f"CREATE OR REPLACE {kind} {node['relation_name']} AS {node['compiled_code']}")
 
 
+def run_test(con: duckdb.DuckDBPyConnection, node: dict) -> int:
+    """A data test's failing rows, counted as dbt counts them."""
+    return con.execute(f"SELECT count(*) FROM ({node['compiled_code']}) dbt_internal_test").fetchall()[0][0]
+
+
 KPI_KEY = ("kpi_id", "period_type", "period", "segment")
 
 
@@ -258,14 +287,17 @@ def main() -> None:
     p.add_argument("--as-of", default=None, help="default: BDW_AS_OF, else the newest file's date, as bdw run")
     p.add_argument("--compare", default=None, help="a published warehouse built from the same inbox")
     p.add_argument("--compile-only", action="store_true", help="only prepare (and cache) dbt's compiled SQL")
+    p.add_argument("--scope", choices=sorted(SCOPES), default="nightly",
+                   help="nightly: every model and data test of the nightly build (default); "
+                        "kpi_values: only kpi_values and the models upstream of it")
     args = p.parse_args()
     inbox = Path(args.inbox).resolve()
     folder = Path(args.dir)
     as_of = resolve_as_of(load_settings(inbox, folder / "unused.duckdb", folder), args.as_of).isoformat()
-    manifest = compiled_manifest(as_of)
+    manifest = compiled_manifest(as_of, args.scope)
     if args.compile_only:
         return
-    nodes = upstream_in_order(manifest)
+    nodes = in_order(manifest, args.scope)
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / f"{DB_NAME}.duckdb"
     for f in (db, db.with_suffix(".duckdb.wal")):
@@ -281,21 +313,29 @@ def main() -> None:
     install_macros(con)
     ensure_raw_tables(con)
     rows = {s.name: ingest_source(con, inbox, s, settings.policy(s.name), scratch) for s in SOURCES.values()}
+    write_run_context(con, dt.date.fromisoformat(as_of), "floor", settings.freshness)
     t1 = time.perf_counter()
     for node in nodes:
         if node["resource_type"] == "seed":
             load_seed(con, node)
     t2 = time.perf_counter()
+    model_seconds: dict[str, float] = {}
     for node in nodes:
         if node["resource_type"] == "model":
+            t = time.perf_counter()
             build_model(con, node)
-    con.execute("CHECKPOINT")
+            model_seconds[node["name"]] = round(time.perf_counter() - t, 3)
     t3 = time.perf_counter()
-    result = {"as_of": as_of, "ingest_seconds": round(t1 - t0, 2), "seeds_seconds": round(t2 - t1, 2),
-              "models_seconds": round(t3 - t2, 2), "seconds": round(t3 - t0, 2),
-              "models": sum(n["resource_type"] == "model" for n in nodes), "rows": rows,
-              "memory_limit": settings.limits.memory,
-              "lineage": [n for n, _ in LINEAGE]}
+    failing = {node["name"]: n for node in nodes if node["resource_type"] == "test" and (n := run_test(con, node))}
+    con.execute("CHECKPOINT")
+    t4 = time.perf_counter()
+    result = {"as_of": as_of, "scope": args.scope, "ingest_seconds": round(t1 - t0, 2),
+              "seeds_seconds": round(t2 - t1, 2), "models_seconds": round(t3 - t2, 2),
+              "tests_seconds": round(t4 - t3, 2), "seconds": round(t4 - t0, 2),
+              "models": sum(n["resource_type"] == "model" for n in nodes),
+              "tests": sum(n["resource_type"] == "test" for n in nodes), "tests_with_failing_rows": failing,
+              "rows": rows, "memory_limit": settings.limits.memory,
+              "lineage": [n for n, _ in LINEAGE], "model_seconds": model_seconds}
     if args.compare:
         result |= compare(con, Path(args.compare))
     con.close()

@@ -1,9 +1,12 @@
 """Shared fixtures: tiny hand-written inboxes, throwaway working databases, and one sample
-warehouse built once per session (dbt and Dagster start-up are the slow part)."""
+warehouse built once per session and shared by the test workers (dbt and Dagster start-up are the
+slow part)."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import fcntl
 import json
 import os
 import shutil
@@ -25,6 +28,30 @@ from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executa
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).parent / "data"
+
+
+# The test files that take longest (summed test time of a full run with three workers on the
+# project's 2-core machine, 2026-12-06), started first so that none of them is left running alone at
+# the end; every other file follows in collection order (pyproject.toml: --no-loadscope-reorder).
+LONGEST_FIRST = (
+    "e2e/test_operations.py", "e2e/test_run.py", "e2e/test_instance.py", "e2e/test_service.py",
+    "integration/test_incremental.py", "e2e/test_source_freshness.py", "e2e/test_dagster_ui.py",
+    "e2e/test_readme_demo.py", "e2e/test_alerts_run.py", "integration/test_dq_layers.py",
+    "e2e/test_kpi_inboxes.py", "e2e/test_kpi_rules.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    if missing := [name for name in LONGEST_FIRST if not (here / name).exists()]:
+        raise pytest.UsageError(f"tests/conftest.py LONGEST_FIRST names files that do not exist: {missing}")
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def order(item: pytest.Item) -> int:
+        rel = Path(item.path).relative_to(here).as_posix()
+        return rank.get(rel, len(rank))
+
+    items.sort(key=order)  # stable: the tests of a file keep their order
 
 
 def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
@@ -95,17 +122,64 @@ def settings_for(root: Path, inbox: Path | None = None) -> Settings:
     return load_settings(inbox or root / "inbox", root / "warehouse.duckdb", root / "work")
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse(tmp_path_factory) -> Path:
-    """The default sample company through one real ``bdw run``, built once per session and shared by
-    every test that only reads it (KPI figures, notebooks, the report page). Read it read-only."""
-    from bdw.cli import main
+@contextlib.contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold an exclusive lock on a file: one test worker at a time gets through."""
+    with lock.open("a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
-    root = tmp_path_factory.mktemp("sample")
-    assert main(["sample", "--out", str(root / "inbox")]) == 0
-    assert main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
-                 "--workdir", str(root / "work")]) == 0
-    return root / "wh.duckdb"
+
+def _build_sample(root: Path) -> dict:
+    """``bdw sample`` and one ``bdw run`` of it, with a local webhook and a local SMTP server as its
+    alert channels (the webhook's URL carrying a secret token): what the run printed and what the two
+    channels received, as JSON."""
+    from alert_servers import SmtpSink, WebhookSink, bdw, use_channels
+
+    inbox, wh, work = root / "inbox", root / "wh.duckdb", root / "work"
+    assert bdw("sample", "--out", str(inbox))[0] == 0
+    with WebhookSink() as hook, SmtpSink() as smtp, pytest.MonkeyPatch.context() as mp:
+        use_channels(mp, root / "alerts_config", {"webhook": hook.url(), "email": smtp.url("sales-ops@example.com")})
+        code, out = bdw("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
+    return {"code": code, "out": out, "hook_bodies": hook.bodies, "hook_texts": hook.texts,
+            "mail_bodies": smtp.bodies(), "mail_to": [m["To"] for m in smtp.messages]}
+
+
+def shared_once(tmp_path_factory, name: str, build) -> Path:
+    """A folder ``name`` built once for the whole session by ``build(folder)`` (which returns what
+    to keep, as JSON, in ``folder/run.json``): the first test worker that needs it builds it, the
+    others wait and share it (it sits in the session's common temporary folder)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared / name
+    with _exclusive(shared / f"{name}.lock"):
+        if not (root / "run.json").exists():
+            root.mkdir(exist_ok=True)
+            (root / "run.json").write_text(json.dumps(build(root)), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> dict:
+    """The default sample company through one real ``bdw run`` (alerts to a local webhook and a local
+    SMTP server), built once for the whole session and shared by the test workers (``shared_once``).
+    Every test that uses it only reads it (KPI figures, notebooks, the report page, the checks and
+    alerts). Keys: root, inbox, wh, work, run_id and what ``_build_sample`` keeps."""
+    root = shared_once(tmp_path_factory, "sample", _build_sample)
+    run = json.loads((root / "run.json").read_text(encoding="utf-8"))
+    assert run["code"] == 0, f"the sample did not publish:\n{run['out'][-3000:]}"
+    wh = root / "wh.duckdb"
+    run_id = query(wh, "SELECT run_id FROM raw._run_context")[0][0]
+    return {**run, "root": root, "inbox": root / "inbox", "wh": wh, "work": root / "work", "run_id": run_id}
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse(sample_run) -> Path:
+    """The published warehouse of the session's sample run (``sample_run``). Read it read-only."""
+    return sample_run["wh"]
 
 
 @pytest.fixture
@@ -135,3 +209,65 @@ def contract_row(cid: str, signed: str = "2025-03-01", currency: str = "CNY", ch
                  partner: str = "", ctype: str = "new", renews: str = "", status: str = "active",
                  account: str = "A1") -> list[str]:
     return [cid, account, "", "R1", signed, signed, "2026-02-28", currency, ctype, renews, channel, partner, status]
+
+
+PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
+LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
+OPP_HEADER = ["opportunity_id", "account_id", "owner_id", "created_at", "stage", "amount", "currency", "channel",
+              "partner_id", "closed_at"]
+
+
+def tiny_inbox(inbox: Path) -> None:
+    write_csv(inbox / "accounts/2025-03-31_accounts.csv",
+              ["account_id", "account_name", "region", "created_at", "industry", "decision_maker"],
+              [["A1", "Acme", "CN", "2024-05-01", "retail", "Zhang San"],
+               ["A2", "Globex", "EU", "2024-06-01", "N/A", "Jane Roe"]])
+    write_csv(inbox / "opportunities/2025-03-31_opportunities.csv", OPP_HEADER, [
+        ["O1", "A1", "R1", "2025-01-02", "closed_won", "1000", "CNY", "direct", "", "2025-03-01"],
+        ["O2", "A2", "R1", "2025-01-03", "proposal", "500", "USD", "partner", "", ""],
+    ])
+    write_csv(inbox / "contracts/2025-03-31_contracts.csv", CONTRACT_HEADER, [
+        contract_row("C1", signed="2025-03-01"),
+        contract_row("C2", signed="2025-03-15", currency="USD", account="A2"),
+    ])
+    write_csv(inbox / "contract_lines/2025-03-31_contract_lines.csv", LINE_HEADER, [
+        ["C1", "1", "saas", "1,000,000", ""], ["C1", "2", "service", "200000", ""],
+        ["C2", "1", "license", "100000", ""],
+    ])
+    write_csv(inbox / "fx_rates/2025-03-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
+              [["2025-03", "USD", "7.2"]])
+    write_csv(inbox / "payments/2025-04-30_payments.csv", PAY_HEADER, [
+        ["P1", "C1", "2025-04-02", "600000", "CNY"],
+        ["P2", "C2", "2025-04-03", "50000", "USD"],  # no USD rate for 2025-04
+        ["P3", "C9", "2025-04-04", "10", "CNY"],  # contract C9 does not exist
+    ])
+
+
+def _build_tiny(root: Path) -> dict:
+    """The tiny inbox and one ``bdw run`` of it with the default working folder (``.bdw`` beside
+    the warehouse)."""
+    from alert_servers import bdw
+
+    tiny_inbox(root / "inbox")
+    code, out = bdw("run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"))
+    return {"code": code, "out": out}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> dict:
+    """The tiny inbox's first ``bdw run``, built once for the session and shared by the test workers
+    like ``sample_run``. Tests that only read use it as it is; tests that go on from a first run
+    (a later delivery, a broken run, a rollback) take a copy (``copy_tiny_run``)."""
+    root = shared_once(tmp_path_factory, "tiny", _build_tiny)
+    run = json.loads((root / "run.json").read_text(encoding="utf-8"))
+    assert run["code"] == 0, f"the tiny inbox did not publish:\n{run['out'][-3000:]}"
+    run_id = query(root / "wh.duckdb", "SELECT run_id FROM raw._run_context")[0][0]
+    return {**run, "root": root, "run_id": run_id}
+
+
+def copy_tiny_run(tiny_run: dict, dest: Path) -> tuple[Path, Path]:
+    """A copy of the tiny run's folder (inbox, warehouse, working folder, everything beside them) in
+    ``dest``, files' times kept: the next ``bdw run`` there goes on from that first run exactly as it
+    would in the original folder (nothing in those files names the folder). Returns (inbox, warehouse)."""
+    shutil.copytree(tiny_run["root"], dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("run.json"))
+    return dest / "inbox", dest / "wh.duckdb"

@@ -27,7 +27,7 @@ from bdw.ingest.outcome import FileStatus
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
 from bdw.run_state import record_published, scan_before_run
-from bdw.settings import DUCKDB_PATH_ENV, Settings
+from bdw.settings import Settings
 from bdw.sql import lit
 
 
@@ -66,12 +66,12 @@ DBT_STEP = "bdw_dbt_models"  # the dbt step's key (bdw.assets.dbt)
 def start_dbt(settings: Settings, run_id: str) -> dbt_warm.WarmDbt:
     """The dbt process of the run's dbt step, started now (bdw.dbt_warm), parsing into the target
     folder the step will use."""
-    from bdw.dbt_targets import invocation_target
+    from bdw.dbt_targets import PARSE_ONLY_ENV, invocation_target
     from bdw.run_context import export_environment
 
     export_environment(settings)
-    target = invocation_target(DBT_STEP, run_id, settings.workdir)
-    return dbt_warm.start(settings.workdir, target, {DUCKDB_PATH_ENV: str(settings.work_db)})
+    target = invocation_target(DBT_STEP, run_id, settings.workdir, shared=True)
+    return dbt_warm.start(settings.workdir, target, PARSE_ONLY_ENV)
 
 
 def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str, full_refresh: bool) -> RunOutcome:

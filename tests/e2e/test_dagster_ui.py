@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pytest
 from test_report import CHROMIUM, CHROMIUM_ARGS
-from test_run import tiny_inbox
 
 from services import GraphQL, dagster_home, free_port, service, wait_for, wait_for_run
 
-from conftest import REPO, query
+from conftest import REPO, query, tiny_inbox
 
 pytestmark = pytest.mark.slow
 VENV_BIN = Path(sys.executable).parent

@@ -12,9 +12,6 @@ import re
 from pathlib import Path
 
 import pytest
-from test_run import tiny_inbox
-
-from alert_servers import bdw
 
 from conftest import query
 
@@ -24,14 +21,11 @@ OFFLINE_ARGS = ["--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9", "
 
 
 @pytest.fixture(scope="module")
-def docs(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("data_docs")
-    tiny_inbox(root / "inbox")
-    code, out = bdw("run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb"),
-                    "--workdir", str(root / "work"))
-    assert code == 0, out
+def docs(tiny_run) -> dict:
+    """The Data Docs of the session's tiny run (conftest.tiny_run)."""
+    root = tiny_run["root"]
     run_id = query(root / "wh.duckdb", "SELECT any_value(run_id) FROM dq.validation_results")[0][0]
-    return {"index": root / "data_docs" / "index.html", "run_id": run_id, "out": out}
+    return {"index": root / "data_docs" / "index.html", "run_id": run_id, "out": tiny_run["out"]}
 
 
 @pytest.fixture(scope="module")

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import pytest
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, DagsterRunStatus
-from test_run import tiny_inbox
 
 from bdw.cli import main
 from bdw.settings import FAULT_POINT_ENV
 from services import dagster_home
 
-from conftest import query
+from conftest import query, tiny_inbox
 
 POOL = "duckdb_writer"
 

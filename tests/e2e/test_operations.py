@@ -14,13 +14,11 @@ import time
 from pathlib import Path
 
 import duckdb
-from test_run import PAY_HEADER, tiny_inbox
 
-from bdw.cli import main
 from bdw.faults import POINTS
 from bdw.settings import FAULT_POINT_ENV
 
-from conftest import query, write_csv
+from conftest import PAY_HEADER, copy_tiny_run, query, write_csv
 
 READER = r"""
 import duckdb, json, sys, time, pathlib
@@ -72,12 +70,10 @@ def duckdb_cli(tmp_path: Path) -> Path:
     return venv / "bin" / "duckdb"
 
 
-def test_readers_keep_working_while_a_run_publishes(tmp_path):
+def test_readers_keep_working_while_a_run_publishes(tiny_run, tmp_path):
     import threading
 
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     before = payments(wh)
     cli = duckdb_cli(tmp_path)
     cli_results: list[tuple[int, str]] = []
@@ -122,10 +118,8 @@ def test_readers_keep_working_while_a_run_publishes(tmp_path):
     assert set(outputs) == {str(before), str(before + 1)}
 
 
-def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_completes(tmp_path):
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh)]) == 0
+def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_completes(tiny_run, tmp_path):
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     published, before = sha256(wh), payments(wh)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
     write_csv(inbox / "payments/2025-06-30_payments.csv", PAY_HEADER, [["P9", "C1", "2025-06-02", "1", "CNY"]])
@@ -142,7 +136,8 @@ def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_comple
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):
-    """dagster-dbt writes a target folder per invocation; a nightly run keeps only the newest."""
+    """dagster-dbt writes a target folder per invocation; a nightly run keeps only the newest few and
+    any written in the last hour."""
     from bdw.dbt_targets import prune_invocation_targets
 
     for i in range(5):
@@ -151,10 +146,20 @@ def test_old_dbt_invocation_folders_are_pruned(tmp_path):
         (folder / "run_results.json").write_text("{}")
         os.utime(folder, (1_000_000 + i, 1_000_000 + i))
     (tmp_path / "docs_cache").mkdir()
+    # two folders beyond the newest three are younger than an hour: another working folder's build
+    # may be writing or reading them (the project's target folder is shared by every working folder)
+    now = time.time()
+    for name, age in (("bdw_dbt_models-young01-abc", 3500), ("bdw_dbt_models-old0001-abc", 3700)):
+        (tmp_path / name).mkdir()
+        os.utime(tmp_path / name, (now - age, now - age))
+    for i in range(3):
+        os.utime(tmp_path / f"bdw_dbt_models-{i + 2:07d}-abc", (now - 60 + i, now - 60 + i))
     removed = prune_invocation_targets(tmp_path, "bdw_dbt_models", keep=3)
-    assert sorted(p.name for p in removed) == ["bdw_dbt_models-0000000-abc", "bdw_dbt_models-0000001-abc"]
+    assert sorted(p.name for p in removed) == [
+        "bdw_dbt_models-0000000-abc", "bdw_dbt_models-0000001-abc", "bdw_dbt_models-old0001-abc"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "bdw_dbt_models-0000002-abc", "bdw_dbt_models-0000003-abc", "bdw_dbt_models-0000004-abc", "docs_cache"]
+        "bdw_dbt_models-0000002-abc", "bdw_dbt_models-0000003-abc", "bdw_dbt_models-0000004-abc",
+        "bdw_dbt_models-young01-abc", "docs_cache"]
 
 
 def test_publish_copies_a_working_file_in_the_published_format_byte_for_byte(tmp_path):

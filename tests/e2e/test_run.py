@@ -13,38 +13,7 @@ import pytest
 
 from bdw.cli import main
 
-from conftest import CONTRACT_HEADER, contract_row, query, write_csv
-
-PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
-LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
-OPP_HEADER = ["opportunity_id", "account_id", "owner_id", "created_at", "stage", "amount", "currency", "channel",
-              "partner_id", "closed_at"]
-
-
-def tiny_inbox(inbox: Path) -> None:
-    write_csv(inbox / "accounts/2025-03-31_accounts.csv",
-              ["account_id", "account_name", "region", "created_at", "industry", "decision_maker"],
-              [["A1", "Acme", "CN", "2024-05-01", "retail", "Zhang San"],
-               ["A2", "Globex", "EU", "2024-06-01", "N/A", "Jane Roe"]])
-    write_csv(inbox / "opportunities/2025-03-31_opportunities.csv", OPP_HEADER, [
-        ["O1", "A1", "R1", "2025-01-02", "closed_won", "1000", "CNY", "direct", "", "2025-03-01"],
-        ["O2", "A2", "R1", "2025-01-03", "proposal", "500", "USD", "partner", "", ""],
-    ])
-    write_csv(inbox / "contracts/2025-03-31_contracts.csv", CONTRACT_HEADER, [
-        contract_row("C1", signed="2025-03-01"),
-        contract_row("C2", signed="2025-03-15", currency="USD", account="A2"),
-    ])
-    write_csv(inbox / "contract_lines/2025-03-31_contract_lines.csv", LINE_HEADER, [
-        ["C1", "1", "saas", "1,000,000", ""], ["C1", "2", "service", "200000", ""],
-        ["C2", "1", "license", "100000", ""],
-    ])
-    write_csv(inbox / "fx_rates/2025-03-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
-              [["2025-03", "USD", "7.2"]])
-    write_csv(inbox / "payments/2025-04-30_payments.csv", PAY_HEADER, [
-        ["P1", "C1", "2025-04-02", "600000", "CNY"],
-        ["P2", "C2", "2025-04-03", "50000", "USD"],  # no USD rate for 2025-04
-        ["P3", "C9", "2025-04-04", "10", "CNY"],  # contract C9 does not exist
-    ])
+from conftest import CONTRACT_HEADER, LINE_HEADER, PAY_HEADER, contract_row, copy_tiny_run, query, tiny_inbox, write_csv
 
 
 def run(inbox: Path, warehouse: Path, capsys, *extra: str) -> tuple[int, str]:
@@ -56,12 +25,10 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.fixture(scope="module")
-def published(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tiny")
-    tiny_inbox(root / "inbox")
-    code = main(["run", "--inbox", str(root / "inbox"), "--warehouse", str(root / "wh.duckdb")])
-    return root, code
+@pytest.fixture
+def published(tiny_run):
+    """The session's first run of the tiny inbox (conftest.tiny_run): its folder and exit code."""
+    return tiny_run["root"], tiny_run["code"]
 
 
 def test_run_publishes_raw_and_staging(published):
@@ -106,10 +73,8 @@ def test_placeholders_are_null_in_staging_key_fields(published):
         ("A1", "retail"), ("A2", None)]
 
 
-def test_summary_names_bad_files_and_good_data_survives(tmp_path, capsys):
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    assert run(inbox, wh, capsys)[0] == 0
+def test_summary_names_bad_files_and_good_data_survives(tiny_run, tmp_path, capsys):
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     before = query(wh, "SELECT * EXCLUDE (_loaded_at) FROM raw.contract_lines ORDER BY ALL")
     # a later delivery: one good file and one bad file of each kind
     write_csv(inbox / "contract_lines/2025-05-31_contract_lines.csv", LINE_HEADER, [["C1", "3", "support", "5", ""]])
@@ -131,10 +96,8 @@ def test_summary_names_bad_files_and_good_data_survives(tmp_path, capsys):
         (["A1", "A2", "A4"],)]
 
 
-def test_a_broken_run_leaves_the_published_file_byte_identical(tmp_path, capsys):
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    assert run(inbox, wh, capsys)[0] == 0
+def test_a_broken_run_leaves_the_published_file_byte_identical(tiny_run, tmp_path, capsys):
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     digest = sha256(wh)
     (inbox / "payments/_profile.yml").write_text("profile: does_not_exist\n")
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P7", "C1", "2025-05-02", "1", "CNY"]])
@@ -164,11 +127,8 @@ def test_later_export_overrides_by_key_and_is_deleted_removes(tmp_path, capsys):
     assert query(wh, "SELECT count(*) FROM raw.contracts") == [(4,)]  # history is kept in raw
 
 
-def test_re_ingesting_the_same_inbox_gives_identical_tables(tmp_path, capsys):
-    inbox = tmp_path / "inbox"
-    tiny_inbox(inbox)
-    wh = tmp_path / "wh.duckdb"
-    assert run(inbox, wh, capsys)[0] == 0
+def test_re_ingesting_the_same_inbox_gives_identical_tables(tiny_run, tmp_path, capsys):
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     sql = ("SELECT * EXCLUDE (_loaded_at) FROM raw.{t} ORDER BY ALL", "SELECT * FROM {s}.{t} ORDER BY ALL")
     tables = [("raw", "payments"), ("raw", "contracts"), ("raw", "opportunities"),
               ("staging", "stg_finance__contract_lines"), ("staging", "stg_crm__opportunities"),
@@ -202,10 +162,8 @@ def test_as_of_defaults_to_the_newest_file_date(published):
     assert resolve_as_of(load_settings(root / "inbox", root / "wh.duckdb")) == dt.date(2025, 4, 30)
 
 
-def test_rollback_restores_the_previous_version(tmp_path, capsys):
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    assert run(inbox, wh, capsys)[0] == 0
+def test_rollback_restores_the_previous_version(tiny_run, tmp_path, capsys):
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     first = sha256(wh)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
     assert run(inbox, wh, capsys)[0] == 0

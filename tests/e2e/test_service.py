@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_run import PAY_HEADER, tiny_inbox
 
 from services import (
     DEPLOY,
@@ -28,7 +27,7 @@ from services import (
     wait_for_run,
 )
 
-from conftest import query, write_csv
+from conftest import PAY_HEADER, query, tiny_inbox, write_csv
 
 pytestmark = pytest.mark.slow
 SENSOR, SCHEDULE = "bdw_inbox_sensor", "bdw_nightly_schedule"

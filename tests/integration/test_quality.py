@@ -1,5 +1,5 @@
-"""Great Expectations on the default sample: ``bdw sample`` then ``bdw run`` once for the module
-(about 70-100 s), with a local webhook and a local SMTP server started here.
+"""Great Expectations on the default sample: the session's ``bdw sample`` and ``bdw run``
+(conftest.sample_run), with a local webhook and a local SMTP server as its alert channels.
 
 The completeness suite must warn exactly where the data says: the expected failing fields are
 computed here independently, with SQL over the published staging tables and the seeds read with
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from alert_servers import SmtpSink, WebhookSink, bdw, restored_environment, use_channels
+from alert_servers import restored_environment
 
 from conftest import query
 
@@ -35,16 +35,11 @@ def key_fields() -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("dq_sample")
-    inbox, wh, work = root / "inbox", root / "published" / "warehouse.duckdb", root / "work"
-    assert bdw("sample", "--out", str(inbox))[0] == 0
-    with WebhookSink() as hook, SmtpSink() as smtp, pytest.MonkeyPatch.context() as mp:
-        use_channels(mp, root / "alerts_config", {"webhook": hook.url(), "email": smtp.url("sales-ops@example.com")})
-        code, out = bdw("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
-    run_id = query(wh, "SELECT any_value(run_id) FROM dq.validation_results")[0][0]
-    return {"root": root, "inbox": inbox, "wh": wh, "work": work, "code": code, "out": out, "run_id": run_id,
-            "hook": hook, "smtp": smtp}
+def sample(sample_run) -> dict:
+    """The session's sample run (conftest.sample_run: alerts to a local webhook and SMTP server), with
+    the run id its validation results carry."""
+    run_id = query(sample_run["wh"], "SELECT any_value(run_id) FROM dq.validation_results")[0][0]
+    return {**sample_run, "run_id": run_id}
 
 
 @pytest.fixture(scope="module")
@@ -96,10 +91,10 @@ def test_every_warning_reaches_the_log_the_webhook_and_the_mailbox(sample, expec
         assert rec["threshold"] == 0.95 and rec["owner"].startswith(f"field {field}")
         assert f"{expected_failing[field]:.1%} of the current" in rec["text"] and "target at least 95%" in rec["text"]
         assert rec["deliveries"] == {"webhook": "sent", "email": "sent"}
-    hook_text = "\n".join(sample["hook"].texts)
-    mail = sample["smtp"].bodies()
-    assert len(sample["hook"].bodies) == 1 and len(mail) == 1  # one digest per channel and run
-    assert sample["smtp"].messages[0]["To"] == "sales-ops@example.com"
+    hook_text = "\n".join(sample["hook_texts"])
+    mail = sample["mail_bodies"]
+    assert len(sample["hook_bodies"]) == 1 and len(mail) == 1  # one digest per channel and run
+    assert sample["mail_to"] == ["sales-ops@example.com"]
     for rec in completeness.values():
         assert rec["text"] in hook_text and rec["text"] in mail[0]
     assert "SECRET-TOKEN" not in _log_text(sample) and "SECRET-TOKEN" not in sample["out"]

@@ -83,6 +83,6 @@ def _build_locked(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwS
     finally:
         if warm:  # its parse's output, into the run log with the build's (`bdw run` sends stdout there)
             print(warm.parse_output(), end="", flush=True)
-    keep_partial_parse(invocation.target_path, settings.workdir)
+    keep_partial_parse(invocation.target_path, settings.workdir, shared=warm is not None)
     prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
