@@ -114,7 +114,7 @@ def in_order(manifest: dict, scope: str) -> list[dict]:
         for uid in sorted(nodes):
             visit(uid)
     built = [nodes[u] for u in order if nodes[u]["resource_type"] in ("model", "seed")]
-    tests = [nodes[u] for u in order if nodes[u]["resource_type"] == "test" and scope == "nightly"]
+    tests = [nodes[u] for u in order if nodes[u]["resource_type"] == "test"]  # none upstream of kpi_values
     return built + tests
 
 

@@ -12,7 +12,13 @@ import uuid
 from pathlib import Path
 
 from bdw.publish import replace_atomically
-from bdw.settings import DBT_PROJECT_DIR, DUCKDB_MEMORY_LIMIT_ENV, DUCKDB_PATH_ENV, DUCKDB_TEMP_DIRECTORY_ENV
+from bdw.settings import (
+    DBT_PROJECT_DIR,
+    DUCKDB_MEMORY_LIMIT_ENV,
+    DUCKDB_PATH_ENV,
+    DUCKDB_TEMP_DIRECTORY_ENV,
+    WORK_DB_NAME,
+)
 
 DBT_TARGET_DIR = Path("target")  # dbt's target folder, under the dbt project (bdw.dbt_project.dbt_project)
 
@@ -23,11 +29,11 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # working database, its spill folder and memory limit, so a state made with a working folder's own
 # values fits that folder only, and every new working folder parsed the whole project (~4 s of CPU).
 # A parse needs no database: the process ``bdw run`` starts for its dbt step (bdw.dbt_warm) parses
-# with these placeholders instead, the same for every working folder (the file name gives dbt's
-# database name, "work", as the real one does: bdw.settings.Settings.work_db), and its state is kept
+# with these placeholders instead, the same for every working folder (the file has the working
+# database's name, from which dbt names its database, as for the real one), and its state is kept
 # once for the machine, beside the project (``SHARED_PARSE_STATE``). The build then runs on that
 # manifest with the real values (bdw.dbt_warm.serve).
-PARSE_ONLY_ENV = {DUCKDB_PATH_ENV: "/bdw-parse-only/work.duckdb",
+PARSE_ONLY_ENV = {DUCKDB_PATH_ENV: f"/bdw-parse-only/{WORK_DB_NAME}",
                   DUCKDB_TEMP_DIRECTORY_ENV: "/bdw-parse-only/tmp", DUCKDB_MEMORY_LIMIT_ENV: "1GB"}
 SHARED_PARSE_STATE = DBT_PROJECT_DIR / DBT_TARGET_DIR / "parse_only_state.msgpack"
 

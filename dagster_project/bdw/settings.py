@@ -68,6 +68,7 @@ ALERTS_CONFIG_ENV = "BDW_ALERTS_CONFIG"
 ALERT_LOG_ENV = "BDW_ALERT_LOG"
 FAULT_POINT_ENV = "BDW_FAULT_POINT"
 DUCKDB_PATH_ENV = "BDW_DUCKDB_PATH"
+WORK_DB_NAME = "work.duckdb"  # the working database in the working folder; dbt names its database "work" after it
 DUCKDB_MEMORY_LIMIT_ENV = "BDW_DUCKDB_MEMORY_LIMIT"
 DUCKDB_TEMP_DIRECTORY_ENV = "BDW_DUCKDB_TEMP_DIRECTORY"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
@@ -238,7 +239,7 @@ class Settings:
     @property
     def work_db(self) -> Path:
         """The private database every run ingests into and dbt builds; never read by analysts."""
-        return self.workdir / "work.duckdb"
+        return self.workdir / WORK_DB_NAME
 
     @property
     def quarantine_dir(self) -> Path:

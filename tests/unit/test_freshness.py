@@ -105,3 +105,21 @@ def test_the_run_summary_names_only_the_stale_sources():
         "Stale sources (dq.source_freshness; thresholds: freshness in config/bdw.yml): 1",
         "  WARN  accounts: " + row("stale").summary(),
     ]
+
+
+def test_the_report_lists_the_stale_sources_most_overdue_first():
+    """The report page's section (bdw.report.stale_sources): the stale rows only, the most days past
+    their threshold first (not by name), ties by name; a warehouse without the model is not judged."""
+    from dataclasses import replace
+
+    from bdw.report.stale_sources import freshness_section
+
+    rows = [replace(row("stale", age=3, max_age=1), source="accounts"),  # 2 days over
+            replace(row("stale", age=40, max_age=35), source="payments"),  # 5 days over
+            replace(row("stale", age=37, max_age=35), source="costs"),  # 2 days over
+            replace(row("fresh", age=1), source="opportunities")]
+    section = freshness_section(rows)
+    assert section.judged and [r.source for r in section.stale] == ["payments", "accounts", "costs"]
+    assert freshness_section([]) == freshness_section([rows[3]]) and freshness_section([]).judged
+    assert not freshness_section(None).judged and freshness_section(None).stale == []
+    assert replace(row("stale"), cadence="half_yearly").cadence_label == "half-yearly"

@@ -161,7 +161,7 @@ def freshness_alert(row: SourceFreshness, *, run_id: str, as_of: str | None) -> 
     folder = f"{row.source}/"
     return Alert(
         key=f"freshness:{row.source}", severity="warn",
-        title=f"Stale source {row.source} (no new {row.cadence.replace('_', '-')} export)",
+        title=f"Stale source {row.source} (no new {row.cadence_label} export)",
         summary=row.summary(),
         owner=f"{SYSTEM_OWNERS.get(system, 'the data team')} ({row.source} exports)",
         detail=f"Check that the export still runs and lands in the inbox folder {folder}; until a newer file comes, "

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 import duckdb
@@ -60,7 +60,6 @@ SOURCE_CADENCE: dict[str, Cadence] = {
 
 # dq.source_freshness.status
 FRESH, STALE, NO_DATA, UNDATED, OFF = "fresh", "stale", "no_data", "undated", "off"
-STATUSES = (FRESH, STALE, NO_DATA, UNDATED, OFF)
 
 
 @dataclass(frozen=True)
@@ -111,6 +110,11 @@ class SourceFreshness:
         return self.status == STALE
 
     @property
+    def cadence_label(self) -> str:
+        """The cadence in words: ``half-yearly``."""
+        return self.cadence.replace("_", "-")
+
+    @property
     def judged(self) -> bool:
         """Whether the source was judged at all (it has dated data and a threshold)."""
         return self.status in (FRESH, STALE)
@@ -129,11 +133,10 @@ class SourceFreshness:
         when = f"{_days(age)} before" if age >= 0 else f"{_days(-age)} after"
         return (f"newest file {self.newest_file} is dated {self.newest_file_date}, {when} the as-of date "
                 f"{self.as_of_date}; {verdict} the {_days(self.max_age_days)} allowed for a "
-                f"{self.cadence.replace('_', '-')} export")
+                f"{self.cadence_label} export")
 
 
-COLUMNS = ("source", "cadence", "max_age_days", "files", "newest_file", "newest_file_date", "as_of_date", "age_days",
-           "status")
+COLUMNS = tuple(f.name for f in fields(SourceFreshness))  # dq.source_freshness's, in the dataclass's order
 
 
 def read_freshness(con: duckdb.DuckDBPyConnection) -> list[SourceFreshness] | None:

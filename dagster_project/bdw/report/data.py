@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from bdw.report.stale_sources import FRESHNESS_SQL
+from bdw.quality.freshness import SourceFreshness, read_freshness
 
 # the trend charts: KPI, the segments drawn (the first is the main line), Chinese and English titles
 TREND_KPIS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -56,7 +56,7 @@ class ReportData:
     quarter_plan: pd.DataFrame = field(default_factory=pd.DataFrame)  # that quarter's target and plan to date
     renewal_base: pd.DataFrame = field(default_factory=pd.DataFrame)  # renewal_base(_open) of the next four quarters
     missing: list[str] = field(default_factory=list)  # tables the warehouse does not have
-    freshness: pd.DataFrame = field(default_factory=pd.DataFrame)  # dq.source_freshness: stale sources
+    freshness: list[SourceFreshness] | None = None  # dq.source_freshness (None: not in the warehouse)
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -154,7 +154,9 @@ def read_report_data(warehouse: Path, as_of: dt.date | None = None) -> ReportDat
                       "message, loaded_at FROM raw._load_manifest ORDER BY source, file")
         reference_issues = frame("dq.reference_issues", "SELECT rule, count(*) AS n FROM dq.reference_issues "
                                  "GROUP BY rule ORDER BY rule")
-        freshness = frame("dq.source_freshness", FRESHNESS_SQL)
+        freshness = read_freshness(con)
+        if freshness is None:
+            missing.append("dq.source_freshness")
     finally:
         con.close()
     return ReportData(warehouse, as_of, built_at, kpis, scorecard, targets, trends, warnings, checks, files,

@@ -1,40 +1,24 @@
 """The report page's stale sources: one line per source whose newest export is older than its
-threshold (``dq.source_freshness``, bdw.quality.freshness), with how old it is, in the
-data-quality section."""
+threshold, with how old it is, in the data-quality section. The rows are ``dq.source_freshness``'s
+as bdw.quality.freshness reads them for the checks, the alerts and the run summary."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
-
-# what the page reads of the published warehouse (ReportData.freshness)
-FRESHNESS_SQL = ("SELECT source, cadence, max_age_days, newest_file, newest_file_date, as_of_date, age_days, status "
-                 "FROM dq.source_freshness ORDER BY age_days - max_age_days DESC, source")
-
-
-@dataclass(frozen=True)
-class StaleSource:
-    source: str
-    newest_file: str
-    newest_date: str  # YYYY-MM-DD
-    age_days: int
-    max_age_days: int
-    cadence: str
+from bdw.quality.freshness import SourceFreshness
 
 
 @dataclass(frozen=True)
 class FreshnessSection:
     judged: bool  # the warehouse has dq.source_freshness (built before it, it has not)
-    stale: list[StaleSource]
+    stale: list[SourceFreshness]  # the most overdue first
 
 
-def freshness_section(frame: pd.DataFrame) -> FreshnessSection:
-    """The stale sources of ``frame`` (dq.source_freshness), the most overdue first."""
-    if frame.empty:
-        return FreshnessSection(judged=not frame.columns.empty, stale=[])
-    stale = frame[frame["status"] == "stale"]
-    return FreshnessSection(judged=True, stale=[
-        StaleSource(r.source, r.newest_file, pd.Timestamp(r.newest_file_date).date().isoformat(), int(r.age_days),
-                    int(r.max_age_days), str(r.cadence).replace("_", "-"))
-        for r in stale.itertuples()])
+def freshness_section(rows: list[SourceFreshness] | None) -> FreshnessSection:
+    """The stale sources of ``rows`` (None: the warehouse has no dq.source_freshness), the most
+    days past its threshold first, then by name."""
+    if rows is None:
+        return FreshnessSection(judged=False, stale=[])
+    stale = sorted((r for r in rows if r.stale), key=lambda r: (-((r.age_days or 0) - (r.max_age_days or 0)), r.source))
+    return FreshnessSection(judged=True, stale=stale)
