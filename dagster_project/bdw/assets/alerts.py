@@ -19,13 +19,13 @@ from dagster import (
     asset,
 )
 
+from bdw.assets.freshness import FRESHNESS_KEY
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.assets.publishing import WAREHOUSE_KEY
 from bdw.resources import BdwSettings, WorkingDatabase
 
 ALERTS_KEY = AssetKey(["alerts"])
 EARLY_WARNINGS_KEY = AssetKey(["marts", "early_warnings"])
-SOURCE_FRESHNESS_KEY = AssetKey(["dq", "source_freshness"])
 
 
 def alerts_asset(quality_checks: AssetChecksDefinition) -> AssetsDefinition:
@@ -34,7 +34,7 @@ def alerts_asset(quality_checks: AssetChecksDefinition) -> AssetsDefinition:
     return asset(
         key=ALERTS_KEY,
         group_name="publish",
-        deps=[WAREHOUSE_KEY, EARLY_WARNINGS_KEY, SOURCE_FRESHNESS_KEY, *checked],
+        deps=[WAREHOUSE_KEY, EARLY_WARNINGS_KEY, FRESHNESS_KEY, *checked],
         kinds={"apprise"},
         pool=WRITER_POOL,  # reads the working database: no writer may hold it meanwhile
         owners=["team:sales-ops"],
