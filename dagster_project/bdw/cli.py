@@ -36,6 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Exit 0 when published (or nothing changed), 1 when not, 2 for a wrong argument or
     configuration, 3 when another run is in progress. Errors are one line on stderr; a traceback
     goes to a log file it names."""
+    from bdw.ingest.readers import remembered_scans
     from bdw.run_lock import RunLocked, run_lock
 
     try:
@@ -47,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: inbox folder {settings.inbox} does not exist", file=sys.stderr)
         return 2
     try:
-        with run_lock(settings):
+        with run_lock(settings), remembered_scans():  # the "nothing changed" scan serves the run's own
             if not args.full_refresh and (message := _nothing_changed(settings, args.as_of)):
                 print(message)
                 return 0

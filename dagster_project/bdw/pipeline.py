@@ -13,6 +13,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +25,10 @@ from bdw.alerts.summary import alerts_summary
 from bdw.catalog import relation_exists
 from bdw.ingest.inbox import survey
 from bdw.ingest.outcome import FileStatus
+from bdw.ingest.readers import remembered_scans
 from bdw.quality.summary import quality_summary
 from bdw.run_context import resolve_as_of
-from bdw.run_state import record_published, scan_before_run
+from bdw.run_state import Seen, record_published, scan_before_run
 from bdw.settings import Settings
 from bdw.sql import lit
 
@@ -54,10 +56,14 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
     Raises ``InstanceError`` when ``DAGSTER_HOME`` names no folder (before anything runs)."""
     run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.claim_run)
     warm = start_dbt(settings, run_id)  # first: dbt imports and parses while this process starts and ingests
-    try:
-        return _run(settings, run_id, as_of, log_level, full_refresh)
-    finally:
-        dbt_warm.release(warm)
+    # the inbox as the run starts, scanned while Dagster loads (hashing releases the GIL); its files'
+    # scans serve ingestion too, so each file's bytes are read once
+    with remembered_scans(), ThreadPoolExecutor(1, thread_name_prefix="inbox-scan") as pool:
+        inbox_scan = pool.submit(scan_before_run, settings)
+        try:
+            return _run(settings, run_id, as_of, log_level, full_refresh, inbox_scan)
+        finally:
+            dbt_warm.release(warm)
 
 
 DBT_STEP = "bdw_dbt_models"  # the dbt step's key (bdw.assets.dbt)
@@ -74,7 +80,8 @@ def start_dbt(settings: Settings, run_id: str) -> dbt_warm.WarmDbt:
     return dbt_warm.start(settings.workdir, target, PARSE_ONLY_ENV)
 
 
-def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str, full_refresh: bool) -> RunOutcome:
+def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str, full_refresh: bool,
+         inbox_scan: Future[Seen]) -> RunOutcome:
     from bdw.assets.ingestion import WRITER_POOL
     from bdw.instance import claim_run, cli_run_tags, fail_abandoned_runs, open_instance, pool_holders
 
@@ -93,7 +100,7 @@ def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str,
                   file=sys.stderr)
         for holder in pool_holders(where, WRITER_POOL):
             print(f"waiting for run {holder} to release the working database (pool {WRITER_POOL})", file=sys.stderr)
-        inbox_state = scan_before_run(settings)
+        inbox_state = inbox_scan.result()
         # dbt's own output (dagster-dbt echoes it to stdout) and Dagster's log lines with the stack
         # traces of failed steps (its console logger writes to stderr) go to the run log, not the terminal
         with log_path.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \

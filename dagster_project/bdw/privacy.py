@@ -139,7 +139,7 @@ def ensure_protected(con: duckdb.DuckDBPyConnection) -> None:
     """Before ingestion writes: a working database is marked as holding pseudonyms only, which a new
     one (no personal value yet) is from the start. One that holds real values must first be
     converted by :func:`protect_working_database` (the raw step does it before it connects)."""
-    if _is_marked(con):
+    if is_protected(con):
         return
     kept = ", ".join(lit(p) for p in placeholders())
     for schema, table, column in _personal_columns(con):
@@ -164,7 +164,8 @@ def _personal_columns(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, st
             if column in PERSONAL_COLUMNS or (schema == "raw" and table in SOURCES and is_personal_header(column))]
 
 
-def _is_marked(con: duckdb.DuckDBPyConnection) -> bool:
+def is_protected(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database is marked as holding pseudonyms only (``mark_protected``)."""
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
                             "AND schema_name = 'raw' AND table_name = '_privacy'").fetchone()[0])
 
@@ -179,7 +180,7 @@ def protect_working_database(work_db: Path, vault_path: Path, connect) -> bool:
         return False
     con = connect(str(work_db))
     try:
-        if _is_marked(con):
+        if is_protected(con):
             return False
         vault = Vault(con, vault_path)
         changed = 0  # values replaced

@@ -24,7 +24,7 @@ from bdw.ingest.load import twin
 from bdw.ingest.mapping import SourceMapping, parse_profile
 from bdw.ingest.outcome import FileStatus
 from bdw.ingest.prepare import MissingColumns, extra_column_name, header_test, match_headers, prepare
-from bdw.ingest.readers import ReadResult, UnreadableFile, positions
+from bdw.ingest.readers import ReadResult, UnreadableFile, positions, remembered_scans, scan_file
 from bdw.ingest.reading import TEMP, drop_temp_tables
 
 from conftest import ingest, write_csv
@@ -212,3 +212,57 @@ def test_ingestion_leaves_no_temporary_table_behind(con, tmp_settings):
         FileStatus.PARTIAL, FileStatus.PARTIAL, FileStatus.QUARANTINED]
     assert con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall() == []
     assert con.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal").fetchall() == []
+
+
+def test_a_run_scans_each_file_once_and_a_changed_file_again(tmp_path):
+    """Within ``remembered_scans`` (a ``bdw run``: its start-up scan, then ingestion) a file not
+    changed since its scan is not read again; one written since is, even with its size and
+    modification time put back (its change time moved); outside, nothing is remembered."""
+    import hashlib
+    import os
+
+    path = write_csv(tmp_path / "a.csv", ["x"], [["1"]])
+    assert scan_file(path) is not scan_file(path)
+    with remembered_scans():
+        first = scan_file(path)
+        assert scan_file(path) is first
+        with remembered_scans():  # nested (the CLI's check, then the run): the same memory
+            assert scan_file(path) is first
+        before = path.stat()
+        path.write_bytes(path.read_bytes().replace(b"1", b"2"))  # same size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        again = scan_file(path)
+        assert again is not first and again.digest == hashlib.sha256(path.read_bytes()).hexdigest() != first.digest
+    assert scan_file(path) is not scan_file(path)
+
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2025-01-05", "2025-01-05"), ("2024-02-29", "2024-02-29"), ("2025-02-29", None), ("2025-13-01", None),
+    ("2025-01-00", None), ("9999-12-31", "9999-12-31"),  # the cast's form: YYYY-MM-DD
+    ("2025-1-5", "2025-01-05"), (" 2025-01-05 ", "2025-01-05"), ("2025/01/05", "2025-01-05"),
+    ("2025.1.5", "2025-01-05"), ("2025年1月5日", "2025-01-05"), ("2025-01-05T10:00:00+08:00", "2025-01-05"),
+    ("2025-02-30 10:00", None), ("05/01/2025", None), ("+025-01-05", None), ("2025-01-05x", None),
+])
+def test_a_date_in_any_accepted_form_reads_as_its_day(text, expected):
+    from bdw.ingest.row_rules import install_macros
+
+    con = duckdb.connect()
+    install_macros(con)
+    got = con.execute("SELECT CAST(bdw_date(?) AS VARCHAR)", [text]).fetchone()[0]
+    assert got == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12", "12.00"), ("-3.456", "-3.46"), ("007", "7.00"), ("1.995", "2.00"),  # the cast's form: plain digits
+    ("99999999999999999999", None),  # more than DECIMAL(18, 2) holds
+    ("1,234.50", "1234.50"), ("+5", "5.00"), (".5", "0.50"), (" 8 ", "8.00"),
+    ("1,23", None), ("1e5", None), ("12 CNY", None), ("--1", None),
+])
+def test_an_amount_in_any_accepted_form_reads_as_its_value(text, expected):
+    from bdw.ingest.row_rules import install_macros
+
+    con = duckdb.connect()
+    install_macros(con)
+    got = con.execute("SELECT CAST(bdw_money(?) AS VARCHAR)", [text]).fetchone()[0]
+    assert got == expected

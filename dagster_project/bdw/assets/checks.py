@@ -68,6 +68,12 @@ def preload_in_background() -> threading.Thread:
 
             preload_report()
 
+    # Great Expectations imports sqlalchemy.orm, and once it has begun to, SQLAlchemy calls into it
+    # from the queries of Dagster's event storage in this thread: while half-imported there, a dbt
+    # event's storage failed the step ("partially initialized module 'sqlalchemy.orm.exc'"). So
+    # that import is done here, before the thread starts.
+    import sqlalchemy.orm  # noqa: F401
+
     thread = threading.Thread(target=load, name="gx-preload", daemon=True)
     thread.start()
     return thread

@@ -18,7 +18,7 @@ from bdw.ingest import ingest_source
 from bdw.ingest.inbox import source_files
 from bdw.ingest.mapping import ProfileError
 from bdw.ingest.outcome import ROWS_IN_RAW, SKIPPED, FileStatus, SourceResult
-from bdw.privacy import protect_working_database
+from bdw.privacy import is_protected, protect_working_database
 from bdw.resources import BdwSettings, WorkingDatabase, connect_writer
 from bdw.run_lock import RunLocked, step_lock
 from bdw.settings import Settings
@@ -74,18 +74,25 @@ def _raw_asset(source: Source) -> AssetsDefinition:
 def _ingest(context: AssetExecutionContext, settings: Settings, duckdb: WorkingDatabase,
             source: str) -> tuple[SourceResult, int]:
     """The source's files into the working database (converted first if it predates pseudonyms);
-    the folder's entries that are not read go to the step's log."""
-    if protect_working_database(settings.work_db, settings.personal_vault, connect_writer):
-        context.log.warning("the working database held personal values: they are pseudonyms now (bdw.privacy)")
+    the folder's entries that are not read go to the step's log. One connection normally: a
+    second only the first time a working database is seen unmarked (a new one, or one to convert)."""
     for ignored in source_files(settings.inbox, source)[1]:
         context.log.warning(f"not read: {ignored.line()}")
     with duckdb.get_connection() as con:
-        try:
-            result = ingest_source(con, settings, source, run_id=context.run.run_id)
-        except ProfileError as e:
-            raise Failure(description=str(e), allow_retries=False) from e
-        total = con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
-    return result, total
+        if is_protected(con):
+            return _load_source(con, settings, source, context.run.run_id)
+    if protect_working_database(settings.work_db, settings.personal_vault, connect_writer):
+        context.log.warning("the working database held personal values: they are pseudonyms now (bdw.privacy)")
+    with duckdb.get_connection() as con:
+        return _load_source(con, settings, source, context.run.run_id)
+
+
+def _load_source(con, settings: Settings, source: str, run_id: str) -> tuple[SourceResult, int]:
+    try:
+        result = ingest_source(con, settings, source, run_id=run_id)
+    except ProfileError as e:
+        raise Failure(description=str(e), allow_retries=False) from e
+    return result, con.execute(f"SELECT count(*) FROM raw.{source}").fetchone()[0]
 
 
 raw_assets = [_raw_asset(s) for s in SOURCES.values()]

@@ -292,7 +292,7 @@ def check_rows(con: duckdb.DuckDBPyConnection, source: Source, files: list[ReadF
     if len(tables) > 1:
         rows = f"{TEMP}prep_all"
         union = " UNION ALL BY NAME ".join(f"SELECT * FROM {t}" for t in tables)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {rows} AS {union}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {rows} AS {union}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {CHECKED} AS {checked_select(source, rows, _extras(files))}")
     personal = set(personal_columns(source.name, _extras(files)))
     issues: dict[int, list[Issue]] = {f.file.index: [] for f in files}

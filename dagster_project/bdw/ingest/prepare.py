@@ -123,7 +123,8 @@ def prepare(con: duckdb.DuckDBPyConnection, source: Source, mapping: SourceMappi
     select += [f"{_text(i)} AS {q(name)}" for name, i in match.extras.items()]
     file_col = "_file_idx" if file_idx is None else f"{int(file_idx)} AS _file_idx"
     cut = (f"_row_number = (SELECT max(_row_number) FROM {read.table})" if last_row_may_be_cut else "false")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {out} AS SELECT {', '.join(select)}, _row_number, {file_col}, "
+    # a view: the checking query reads it once (bdw.ingest.load.check_rows), a table would be a copy
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {out} AS SELECT {', '.join(select)}, _row_number, {file_col}, "
                 f"{cut} AS _maybe_cut FROM {read.table}")
     return list(match.extras)
 

@@ -17,6 +17,7 @@ naming the limit (``limits:`` in config/bdw.yml).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import hashlib
@@ -25,7 +26,7 @@ import re
 import stat
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,17 +105,44 @@ class FileScan:
 
 
 def scan_file(path: Path) -> FileScan:
-    """The file's :class:`FileScan`, in one pass (ingestion reads every file's bytes to hash it anyway)."""
+    """The file's :class:`FileScan`, in one pass (ingestion reads every file's bytes to hash it anyway).
+    Within :func:`remembered_scans`, a file scanned before and not changed since is not read again."""
     h = hashlib.sha256()
     size = quotes = 0
     tail = b""
     with open_no_follow(path) as f:
+        st = os.fstat(f.fileno())
+        version = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if _remembered is not None and (known := _remembered.get(version)) is not None:
+            return known
         while chunk := f.read(_CHUNK):
             h.update(chunk)
             size += len(chunk)
             quotes += chunk.count(b'"')
             tail = (tail + chunk)[-2:]
-    return FileScan(h.hexdigest(), size, quotes, tail)
+    scan = FileScan(h.hexdigest(), size, quotes, tail)
+    if _remembered is not None:
+        _remembered[version] = scan
+    return scan
+
+
+# the scans of the current run, by file version (device, inode, size, modification and change times)
+_remembered: dict[tuple[int, ...], FileScan] | None = None
+
+
+@contextlib.contextmanager
+def remembered_scans() -> Iterator[None]:
+    """Remember every file's scan for the duration: ``bdw run`` scans the inbox as it starts
+    (bdw.run_state.scan_before_run, for "nothing changed" next time) and its ingestion steps, in the
+    same process, scan the same files again; each file's bytes are read once (a scale-1000 inbox is
+    4.4 GB). A file written since its scan has another version and is read again."""
+    global _remembered
+    outer = _remembered
+    _remembered = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _remembered = outer
 
 
 def detect_encoding(path: Path) -> str:
