@@ -6,13 +6,16 @@
    the rate and the month, one error message is sent per channel by the run's failure notice (the
    run failed, the blocking check read from dq.validation_results, the fx rate, the published
    warehouse unchanged; and the failed delivery of run 1 re-sent), the published warehouse is
-   byte-identical, and the CRM warnings still open are not sent again;
+   byte-identical, and the CRM warnings still open are not sent again. This run is a process of its
+   own, as cron or a terminal starts it: what it prints is the summary, never a traceback;
 3. a corrected fx export: the run publishes again and the fx breach's clearing is announced (with the
    CRM exports, now a month old, announced as stale sources)."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,9 +72,9 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
         mp.setenv(channel_variable("webhook"), hook.url())  # back up from run 2 on
         write_csv(inbox / "fx_rates/2025-05-31_fx_rates.csv", ["month", "currency", "rate_to_cny"],
                   [["2025-04", "USD", "722.0"]])  # 7.22 typed 100x too large
-        code, out = bdw(*args)
-        runs.append({"code": code, "out": out, "sha": sha256(wh), "hook": len(hook.bodies),
-                     "mails": len(smtp.messages)})
+        done = subprocess.run([sys.executable, "-m", "bdw.cli", *args], capture_output=True, text=True, timeout=900)
+        runs.append({"code": done.returncode, "out": done.stdout, "err": done.stderr, "sha": sha256(wh),
+                     "hook": len(hook.bodies), "mails": len(smtp.messages)})
 
         write_csv(inbox / "fx_rates/2025-06-01_fx_rates.csv", ["month", "currency", "rate_to_cny"],
                   [["2025-04", "USD", "7.22"]])  # corrected
@@ -117,6 +120,9 @@ def test_a_rate_100x_too_large_blocks_publishing_and_sends_an_error(scenario):
     assert "USD rate of 2025-04 is 722 CNY, +9927.8% against 2025-03 (7.2)" in second["out"]
     assert "ERROR staging.stg_finance__fx_rates rate_close_to_previous_month" in second["out"]
     assert "NOT published" in second["out"]
+    assert second["err"] == "" and "Traceback" not in second["out"]  # a blocked run prints its summary only
+    log = next(p for p in (scenario["work"] / "logs").glob("run_*.log") if _run_id(scenario, 1) in p.read_text())
+    assert "blocking asset check" in log.read_text()  # the details stay in the run log
     assert second["sha"] == first["sha"]  # the analysts' file is byte-identical
     alerts = events(scenario, 1)
     # the only new breach, and the run's own failure (it did not publish): the CRM warnings of

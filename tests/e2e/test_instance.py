@@ -27,11 +27,9 @@ from conftest import query, tiny_inbox
 POOL = "duckdb_writer"
 
 
-def bdw_run(inbox: Path, wh: Path, home: Path, fault: str | None = None) -> subprocess.CompletedProcess:
+def bdw_run(inbox: Path, wh: Path, home: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV}
     env["DAGSTER_HOME"] = str(home)
-    if fault:
-        env[FAULT_POINT_ENV] = fault
     # a run that waited for a slot nobody will give back would never end: the timeout fails it
     return subprocess.run([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse", str(wh)],
                           env=env, capture_output=True, text=True, timeout=900)
@@ -39,12 +37,30 @@ def bdw_run(inbox: Path, wh: Path, home: Path, fault: str | None = None) -> subp
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> dict:
-    """A ``bdw run`` killed in its checks step (holding the writer slot), then a clean one."""
+    """A ``bdw run`` started while a daemon's run holds the writer slot: it waits, and once the slot
+    is free it runs until it is killed in its checks step (holding the slot itself); then a clean one."""
     root = tmp_path_factory.mktemp("instance")
     home, inbox, wh = dagster_home(root / "dagster_home"), root / "inbox", root / "wh.duckdb"
     tiny_inbox(inbox)
-    killed = bdw_run(inbox, wh, home, fault="checks:running")
-    assert killed.returncode == -signal.SIGKILL, killed.stdout[-2000:] + killed.stderr[-2000:]
+    with DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        storage.initialize_concurrency_limit_to_default(POOL)  # limit 1, from deploy/dagster.yaml
+        assert storage.claim_concurrency_slot(POOL, "daemon-run", "raw__accounts").is_claimed
+        env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV} | {
+            "DAGSTER_HOME": str(home), FAULT_POINT_ENV: "checks:running"}
+        proc = subprocess.Popen([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse",
+                                 str(wh)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready, _, _ = select.select([proc.stderr], [], [], 300)  # the run says so before its first step
+            said = proc.stderr.readline() if ready else "(nothing said within 300 s)"
+            time.sleep(10)  # the run goes on waiting: nothing is ingested meanwhile
+            waiting = {"said": said, "still_running": proc.poll() is None,
+                       "ingested": (root / ".bdw" / "work.duckdb").exists()}
+            storage.free_concurrency_slot_for_step("daemon-run", "raw__accounts")
+            out, err = proc.communicate(timeout=900)
+        finally:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL, out[-2000:] + err[-2000:]
     with DagsterInstance.from_config(str(home)) as instance:
         (run,) = instance.get_runs()
         slots_after_kill = [(s.run_id, s.step_key) for s in instance.event_log_storage.get_concurrency_info(POOL)
@@ -53,7 +69,7 @@ def two_runs(tmp_path_factory) -> dict:
     clean = bdw_run(inbox, wh, home)
     assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
     return {"home": home, "wh": wh, "root": root, "killed_id": run.run_id, "slots_after_kill": slots_after_kill,
-            "status_after_kill": status_after_kill, "clean": clean}
+            "status_after_kill": status_after_kill, "clean": clean, "waiting": waiting}
 
 
 def test_a_bdw_run_is_in_the_persistent_instance_with_its_materialisations_and_checks(two_runs):
@@ -105,31 +121,14 @@ def test_a_killed_bdw_run_is_marked_failed_and_frees_the_writer_slot(two_runs):
     assert list((two_runs["home"] / "bdw_cli_runs").iterdir()) == []  # no lock file left behind
 
 
-def test_a_bdw_run_waits_while_another_run_holds_the_writer_slot(tmp_path):
+def test_a_bdw_run_waits_while_another_run_holds_the_writer_slot(two_runs):
     """The daemon's run and a ``bdw run`` share the instance's pool: while another run holds its one
-    slot, ``bdw run`` says so and writes nothing; once the slot is free it runs and publishes."""
-    home, inbox, wh = dagster_home(tmp_path / "dagster_home"), tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    with DagsterInstance.from_config(str(home)) as instance:
-        storage = instance.event_log_storage
-        storage.initialize_concurrency_limit_to_default(POOL)  # limit 1, from deploy/dagster.yaml
-        assert storage.claim_concurrency_slot(POOL, "daemon-run", "raw__accounts").is_claimed
-        env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV} | {"DAGSTER_HOME": str(home)}
-        proc = subprocess.Popen([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse",
-                                 str(wh)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            ready, _, _ = select.select([proc.stderr], [], [], 300)  # the run says so before its first step
-            waiting = proc.stderr.readline() if ready else "(nothing said within 300 s)"
-            assert waiting == "waiting for run daemon-run (raw__accounts) to release the working database " \
-                              "(pool duckdb_writer)\n"
-            time.sleep(10)  # the run goes on waiting: nothing is ingested meanwhile
-            assert proc.poll() is None and not (tmp_path / ".bdw" / "work.duckdb").exists()
-            storage.free_concurrency_slot_for_step("daemon-run", "raw__accounts")
-            out, _ = proc.communicate(timeout=900)
-        finally:
-            proc.kill()
-    assert proc.returncode == 0, out[-3000:]
-    assert f"Published {wh}" in out
+    slot, ``bdw run`` says so and writes nothing; once the slot is free it runs (here until it is
+    killed in its checks step, after ingestion and dbt: it then held the slot)."""
+    assert two_runs["waiting"] == {
+        "said": "waiting for run daemon-run (raw__accounts) to release the working database (pool duckdb_writer)\n",
+        "still_running": True, "ingested": False}
+    assert two_runs["slots_after_kill"] == [(two_runs["killed_id"], "great_expectations_checks")]
 
 
 def test_a_dagster_home_that_is_no_folder_is_refused_in_words(tmp_path, monkeypatch, capsys):

@@ -37,7 +37,7 @@ while not pathlib.Path(stop).exists():
             pathlib.Path(out + ".seen").write_text(json.dumps(seen))
     except Exception as e:  # every error is a failure of the test
         errors.append(repr(e))
-    time.sleep(0.02)
+    time.sleep(0.2)  # a query every 0.2 s: dozens during a run, without taking the run's CPU
 con.close()
 pathlib.Path(out).write_text(json.dumps({"seen": seen, "errors": errors, "queries": queries}))
 """
@@ -85,7 +85,7 @@ def test_readers_keep_working_while_a_run_publishes(tiny_run, tmp_path):
                                    "SELECT count(*) FROM staging.stg_finance__payments"],
                                   capture_output=True, text=True, timeout=60)
             cli_results.append((done.returncode, (done.stdout + done.stderr).strip()))
-            time.sleep(0.05)
+            time.sleep(0.5)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
     stop = tmp_path / "stop"
     readers = {mode: subprocess.Popen([sys.executable, "-c", READER, str(wh), str(stop), str(tmp_path / mode), mode])
@@ -96,8 +96,9 @@ def test_readers_keep_working_while_a_run_publishes(tiny_run, tmp_path):
     done = bdw_run(inbox, wh)
     seen_file = tmp_path / "reconnect.seen"
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and json.loads(seen_file.read_text())[-1] == before:
-        time.sleep(0.2)  # the reconnecting reader gets to see the new file
+    while time.monotonic() < deadline and (json.loads(seen_file.read_text())[-1] == before
+                                           or cli_results[-1][1] == str(before)):
+        time.sleep(0.2)  # the reconnecting reader and the CLI get to see the new file
     time.sleep(0.5)  # and both go on querying a little longer
     stop.touch()
     cli_stop.set()
@@ -118,21 +119,45 @@ def test_readers_keep_working_while_a_run_publishes(tiny_run, tmp_path):
     assert set(outputs) == {str(before), str(before + 1)}
 
 
+PUBLISH_STEP = r"""
+import sys
+from pathlib import Path
+from bdw.publish import publish
+from bdw.run_lock import step_lock
+from bdw.settings import load_settings
+settings = load_settings(sys.argv[1], sys.argv[2])
+with step_lock(settings):  # what the publish step does (bdw.assets.publishing)
+    publish(settings.work_db, settings.warehouse, settings.duckdb_config())
+"""
+
+
+def publish_step(inbox: Path, wh: Path, fault: str) -> subprocess.CompletedProcess:
+    """The publish step's work (its lock, then ``bdw.publish.publish``) in a process of its own."""
+    env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV} | {FAULT_POINT_ENV: fault}
+    return subprocess.run([sys.executable, "-c", PUBLISH_STEP, str(inbox), str(wh)], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_a_run_killed_anywhere_leaves_the_published_file_and_the_next_run_completes(tiny_run, tmp_path):
+    """A ``bdw run`` killed at each point before publishing; the publish step's own points are killed
+    in a process that does only that step's work, on the working file the killed runs left (a whole
+    run to reach them would repeat the runs above). Then one clean run completes."""
     inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     published, before = sha256(wh), payments(wh)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
     write_csv(inbox / "payments/2025-06-30_payments.csv", PAY_HEADER, [["P9", "C1", "2025-06-02", "1", "CNY"]])
+    in_publish = [p for p in POINTS if p.startswith("publish:")]
+    assert in_publish == ["publish:copied", "publish:linked"] and POINTS[-2:] == tuple(in_publish)
     for point in POINTS:
-        killed = bdw_run(inbox, wh, fault=point)
+        killed = bdw_run(inbox, wh, fault=point) if point not in in_publish else publish_step(inbox, wh, point)
         assert killed.returncode == -signal.SIGKILL, (point, killed.stdout[-2000:], killed.stderr[-2000:])
         assert sha256(wh) == published, point
         assert payments(wh) == before, point  # still a valid DuckDB file with the old data
+    assert list(tmp_path.glob(".wh.duckdb.*.tmp")), "the killed publish left its temporary file"
     clean = bdw_run(inbox, wh)
     assert clean.returncode == 0, clean.stdout[-3000:] + clean.stderr[-3000:]
     assert payments(wh) == before + 2
     assert not list(tmp_path.glob(".wh.duckdb.*.tmp")), "a killed publish's temporary file was left behind"
-
 
 
 def test_old_dbt_invocation_folders_are_pruned(tmp_path):

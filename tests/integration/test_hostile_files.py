@@ -15,7 +15,8 @@ every other test still runs and fails on its behaviour.
 6. formulas in the CSV files people open;
 7. personal values: pseudonyms in the working database, the real ones in the vault, an old working
    database converted;
-8. one run at a time, and no traceback for the user.
+8. one run at a time, refused in one line (a blocked run's summary without a traceback:
+   tests/e2e/test_alerts_run.py).
 """
 
 from __future__ import annotations
@@ -472,7 +473,7 @@ def test_a_working_database_from_before_pseudonyms_is_converted_once(tmp_path):
     assert protect_working_database(work, tmp_path / "personal.duckdb", connect_writer) is False  # once
 
 
-# ---- 8. one run at a time; no traceback for the user ---------------------------------------------------
+# ---- 8. one run at a time, refused in one line -------------------------------------------------------
 
 HOLDER = textwrap.dedent("""
     import sys, time
@@ -507,23 +508,6 @@ def test_a_second_run_is_refused_naming_the_first_and_a_killed_runs_lock_is_take
         holder.wait()
     with run_lock(settings_for(tmp_path)):  # the killed holder's lock is free
         assert f'"pid": {os.getpid()}' in (work / "run.lock").read_text()
-
-
-def test_a_blocked_run_prints_no_traceback(tmp_path):
-    inbox = tmp_path / "inbox"
-    write_csv(inbox / "contracts/2025-03-31_contracts.csv", CONTRACT_HEADER, [contract_row("C1")])
-    write_csv(inbox / "contract_lines/2025-03-31_contract_lines.csv", LINE_HEADER, [["C1", "1", "saas", "100", ""]])
-    write_csv(inbox / "payments/2025-04-30_payments.csv", PAY_HEADER, [["P1", "C1", "2025-04-02", "900", "CNY"]])
-    done = subprocess.run([sys.executable, "-m", "bdw.cli", "run", "--inbox", str(inbox), "--warehouse",
-                           str(tmp_path / "wh.duckdb"), "--workdir", str(tmp_path / "work")],
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 1
-    assert "ERROR staging.stg_finance__payments payments_within_contract_value" in done.stdout
-    assert "NOT published" in done.stdout
-    assert done.stderr == ""
-    assert "Traceback" not in done.stdout
-    log = next((tmp_path / "work/logs").glob("run_*.log")).read_text()
-    assert "Traceback" in log or "blocking asset check" in log  # the details stay in the run log
 
 
 def test_a_broken_configuration_is_one_line(tmp_path):

@@ -3,11 +3,9 @@ keys new files touch, and what is published equals a full rebuild of the same in
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -17,9 +15,9 @@ import duckdb
 from bdw.cli import main
 from bdw.dbt_project import dbt_project
 from bdw.dbt_targets import KEEP_INVOCATION_TARGETS
-from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable
+from bdw.settings import DBT_PROJECT_DIR
 
-from conftest import dbt_results_of_run, ingest, query, write_csv
+from conftest import copy_tiny_run, dbt_on, dbt_results_of_run, ingest, query, write_csv
 
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency", "is_deleted"]
 # history tables grow by one batch per run by design: a rebuilt warehouse has one run of history
@@ -57,15 +55,11 @@ def published_differences(a: Path, b: Path, schemas=("seeds", "staging", "interm
 
 # --- the merge, incrementally, at the dbt level -------------------------------------------------------
 
-def dbt_run(work_db: Path, target: Path, *flags: str) -> dict:
+def dbt_run(work_db: Path, tmp_path: Path, *flags: str) -> dict:
     """dbt builds the payments base model into the working file; returns that node's run result."""
-    env = {**os.environ, DUCKDB_PATH_ENV: str(work_db)}
-    proc = subprocess.run([dbt_executable(), "run", "--select", "base_finance__payments", *flags,
-                           "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),
-                           "--target-path", str(target)], env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-3000:]
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    return next(r for r in results if r["unique_id"].endswith("base_finance__payments"))
+    code, results = dbt_on(work_db, tmp_path, "run", "--select", "base_finance__payments", *flags)
+    assert code == 0, results
+    return next(r for uid, r in results.items() if uid.endswith("base_finance__payments"))
 
 
 def merged(work_db: Path) -> list[tuple]:
@@ -86,7 +80,7 @@ def rows_of(work_db: Path, catalog: str, select: str) -> int:
 
 
 def test_incremental_merge_equals_a_full_merge_after_new_late_replaced_and_deleting_files(tmp_settings, tmp_path):
-    work_db, target = tmp_settings.work_db, tmp_path / "target"
+    work_db = tmp_settings.work_db
     pay = tmp_settings.inbox / "payments"
 
     def step(expected_live: dict[str, str], incremental: bool, remerged: int) -> None:
@@ -95,14 +89,14 @@ def test_incremental_merge_equals_a_full_merge_after_new_late_replaced_and_delet
         con.close()
         before = tmp_path / "before.duckdb"
         shutil.copyfile(work_db, before)
-        node = dbt_run(work_db, target)
+        node = dbt_run(work_db, tmp_path)
         # an incremental build re-merges only the touched keys; the first build merges everything
         assert ("semi join touched" in node["compiled_code"]) is incremental
         assert rows_of(before, work_db.stem, node["compiled_code"]) == remerged
         built = merged(work_db)
         saved = tmp_path / "incremental.duckdb"
         shutil.copyfile(work_db, saved)
-        dbt_run(work_db, target, "--full-refresh")
+        dbt_run(work_db, tmp_path, "--full-refresh")
         assert merged(work_db) == built  # same rows, tombstones included, as a full merge from raw
         shutil.copyfile(saved, work_db)  # go on from the incremental state
         live = {pid: amount for pid, amount, deleted, *_ in built if not deleted}
@@ -171,19 +165,24 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     assert base_models_merged_incrementally(wh) == BASE_MODELS
     assert published_differences(sample_warehouse, wh) == []
 
+
+def test_full_refresh_rebuilds_the_merged_models_from_raw_to_the_same_result(tiny_run, sample_warehouse, tmp_path):
+    """``--full-refresh`` on a working folder that published before (a copy of the tiny inbox's first
+    run, nothing new in its inbox): the base models merge everything from raw again, and what is
+    published equals that first run's."""
+    inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     # each dbt invocation leaves a target folder; runs keep only the newest few, and any written in
-    # the last hour: the sample's build, made to look two hours old, goes with the next run, this
-    # module's own stay (whatever builds other test workers made meanwhile)
+    # the last hour: the sample's build, made to look two hours old, goes with the next run, the
+    # others stay (whatever builds other test workers made meanwhile)
     target = dbt_project.project_dir / dbt_project.target_path
     assert KEEP_INVOCATION_TARGETS <= 3
     first = query(sample_warehouse, "SELECT run_id FROM raw._run_context")[0][0]
     (sample_build,) = target.glob(f"bdw_dbt_models-{first[:7]}-*")
     two_hours_ago = time.time() - 7200
     os.utime(sample_build, (two_hours_ago, two_hours_ago))
-    # --full-refresh rebuilds the merged models from raw, to the same result
-    assert main([*args, "--full-refresh"]) == 0
+    assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh), "--full-refresh"]) == 0
     assert base_models_merged_incrementally(wh) == set()
-    assert published_differences(sample_warehouse, wh) == []
+    assert published_differences(tiny_run["root"] / "wh.duckdb", wh) == []
     assert not sample_build.exists()
 
 
