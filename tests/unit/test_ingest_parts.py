@@ -245,12 +245,7 @@ def test_a_run_scans_each_file_once_and_a_changed_file_again(tmp_path):
     ("2025-02-30 10:00", None), ("05/01/2025", None), ("+025-01-05", None), ("2025-01-05x", None),
 ])
 def test_a_date_in_any_accepted_form_reads_as_its_day(text, expected):
-    from bdw.ingest.row_rules import install_macros
-
-    con = duckdb.connect()
-    install_macros(con)
-    got = con.execute("SELECT CAST(bdw_date(?) AS VARCHAR)", [text]).fetchone()[0]
-    assert got == expected
+    assert read_as("bdw_date", text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -260,9 +255,13 @@ def test_a_date_in_any_accepted_form_reads_as_its_day(text, expected):
     ("1,23", None), ("1e5", None), ("12 CNY", None), ("--1", None),
 ])
 def test_an_amount_in_any_accepted_form_reads_as_its_value(text, expected):
+    assert read_as("bdw_money", text) == expected
+
+
+def read_as(macro: str, text: str) -> str | None:
+    """What the row rules' parsing macro makes of ``text``, as text (None: not a valid value)."""
     from bdw.ingest.row_rules import install_macros
 
     con = duckdb.connect()
     install_macros(con)
-    got = con.execute("SELECT CAST(bdw_money(?) AS VARCHAR)", [text]).fetchone()[0]
-    assert got == expected
+    return con.execute(f"SELECT CAST({macro}(?) AS VARCHAR)", [text]).fetchone()[0]
