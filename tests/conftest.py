@@ -23,7 +23,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.pop("DAGSTER_HOME", None)
 
 from bdw import dbt_warm  # noqa: E402
-from bdw.dbt_targets import PARSE_ONLY_ENV, PARTIAL_PARSE_FILE, SHARED_PARSE_STATE  # noqa: E402
+from bdw.dbt_targets import PARSE_ONLY_ENV, seed_parse_state  # noqa: E402
 from bdw.ingest import ingest_source  # noqa: E402
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings  # noqa: E402
 
@@ -104,8 +104,7 @@ def dbt_on(database: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, d
     the command with the real environment; a parse of its own would be a whole one (~5 s of CPU)."""
     target = tmp_path / "target"
     target.mkdir(parents=True, exist_ok=True)
-    if SHARED_PARSE_STATE.exists():
-        shutil.copyfile(SHARED_PARSE_STATE, target / PARTIAL_PARSE_FILE)
+    seed_parse_state(target, tmp_path, shared=True)
     warm = dbt_warm.start(tmp_path, target, PARSE_ONLY_ENV)
     assert dbt_warm.claim(tmp_path) is warm
     dbt = Path(shutil.which(dbt_executable()))

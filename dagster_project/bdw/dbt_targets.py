@@ -48,10 +48,16 @@ def invocation_target(op_name: str, run_id: str, workdir: Path, shared: bool = F
     target folder that has none."""
     target = DBT_PROJECT_DIR / DBT_TARGET_DIR / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True)
+    seed_parse_state(target, workdir, shared)
+    return target
+
+
+def seed_parse_state(target: Path, workdir: Path, shared: bool = False) -> None:
+    """Copy into ``target`` the parse state a parse there can use: the machine's shared one
+    (``shared``: the parse runs with ``PARSE_ONLY_ENV``), else ``workdir``'s own; none yet, none copied."""
     saved = SHARED_PARSE_STATE if shared else workdir / PARTIAL_PARSE_FILE
     if saved.exists():
         shutil.copyfile(saved, target / PARTIAL_PARSE_FILE)
-    return target
 
 
 def keep_partial_parse(invocation_target: Path, workdir: Path, shared: bool = False) -> None:
