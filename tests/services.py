@@ -202,6 +202,11 @@ class GraphQL:
                     "{ instigationState { status } } } }", id=state["sensorOrError"]["sensorState"]["id"])
         return data["stopSensor"]["instigationState"]["status"]
 
+    def start_sensor(self, name: str) -> str:
+        data = self("mutation Start($s: SensorSelector!) { startSensor(sensorSelector: $s) { __typename "
+                    "... on Sensor { sensorState { status } } } }", s={**LOCATION, "sensorName": name})
+        return data["startSensor"]["sensorState"]["status"]
+
     def schedule_status(self, name: str) -> str:
         data = self("query S($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { "
                     "scheduleState { status } } } }", s={**LOCATION, "scheduleName": name})

@@ -3,14 +3,17 @@
 variables of the unit's environment file (``env -i``: nothing activated, no PATH to .venv), a
 DAGSTER_HOME holding deploy/dagster.yaml, a tiny inbox and an empty warehouse folder.
 
-One daemon session: the inbox sensor's run publishes; a new file in the inbox starts a second run
-that publishes again; then the schedule, switched on (``startSchedule``, as its toggle in the UI
-does) with a cron of every minute, fires from the daemon's own scheduler and its run publishes too.
-The runs are read through the webserver's GraphQL API, which is also how the test knows the webserver
-serves on its port."""
+One daemon session, both triggers switched on as their toggles in the UI do (``startSchedule``,
+``startSensor``): the schedule, with a cron of every minute, fires from the daemon's own scheduler and
+its run publishes the inbox; then a new file lands and the inbox sensor, switched on, starts a run
+for the files it has not seen, which publishes the new file, and it starts no other. (How the sensor
+tells new files from seen ones, run after run, is tests/integration/test_automation.py.) The runs
+are read through the webserver's GraphQL API, which is also how the test knows the webserver serves
+on its port."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -60,29 +63,27 @@ def test_the_units_start_the_daemon_and_webserver_and_every_trigger_publishes(tm
 
     with service(webserver.exec_start, env, webserver.working_directory, web_log):
         wait_for("the webserver to load the bdw code location", gql.loaded, 240, web_log)
-        # the schedule fires every minute in this test: off until the sensor's runs are done
+        # both triggers off until the test switches them on, one after the other
         assert gql.stop_schedule(SCHEDULE) == "STOPPED"
+        assert gql.stop_sensor(SENSOR) == "STOPPED"
         with service(daemon.exec_start, env, daemon.working_directory, daemon_log):
-            first = wait_for("the inbox sensor's run", lambda: gql.runs({"dagster/sensor_name": SENSOR}), 240,
-                             daemon_log)[0]["runId"]
-            assert wait_for_run(gql, first, 900, daemon_log) == "SUCCESS"
-            assert published_run(wh) == first
-            assert query(wh, "SELECT count(*) FROM staging.stg_finance__payments") == [(3,)]
-
-            write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "7", "CNY"]])
-            second = wait_for("the sensor's run for the new file",
-                              lambda: [r for r in gql.runs({"dagster/sensor_name": SENSOR}) if r["runId"] != first],
-                              120, daemon_log)[0]["runId"]
-            assert wait_for_run(gql, second, 900, daemon_log) == "SUCCESS"
-            assert published_run(wh) == second
-            assert query(wh, "SELECT amount FROM staging.stg_finance__payments WHERE payment_id = 'P8'") == [(7,)]
-
             assert gql.start_schedule(SCHEDULE) == "RUNNING"
             scheduled = wait_for("the schedule's run", lambda: gql.runs({"dagster/schedule_name": SCHEDULE}), 150,
                                  daemon_log)[0]["runId"]
             assert gql.stop_schedule(SCHEDULE) == "STOPPED"  # one scheduled run is enough
             assert wait_for_run(gql, scheduled, 900, daemon_log) == "SUCCESS"
             assert published_run(wh) == scheduled
-            # the files of the first two runs did not start a third
-            assert {r["runId"] for r in gql.runs({"dagster/sensor_name": SENSOR})} == {first, second}
+            assert query(wh, "SELECT count(*) FROM staging.stg_finance__payments") == [(3,)]
+
+            write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "7", "CNY"]])
+            assert gql.start_sensor(SENSOR) == "RUNNING"
+            sensed = wait_for("the inbox sensor's run", lambda: gql.runs({"dagster/sensor_name": SENSOR}), 120,
+                              daemon_log)[0]["runId"]
+            assert wait_for_run(gql, sensed, 900, daemon_log) == "SUCCESS"
+            assert published_run(wh) == sensed
+            assert query(wh, "SELECT amount FROM staging.stg_finance__payments WHERE payment_id = 'P8'") == [(7,)]
+            # the sensor keeps evaluating every 2 s: the files its run took start no other
+            time.sleep(10)
+            assert [r["runId"] for r in gql.runs({"dagster/sensor_name": SENSOR})] == [sensed]
+            assert [r["runId"] for r in gql.runs()] == [sensed, scheduled]
     assert "dbt executable" not in daemon_log.read_text(errors="replace")
