@@ -24,6 +24,11 @@ names case-insensitively, which is all the sample needs).
 The connection runs under the same DuckDB memory limit as the pipeline's (``limits.memory`` of the
 project's config, spilling to ``<dir>/tmp/duckdb``), so that run / floor compares like with like:
 DuckDB's own default (80% of the machine's RAM) would let the floor use memory the pipeline may not.
+For the same reason its file is in the storage format the pipeline must publish (``--storage
+published``, the default: ``bdw.publish.STORAGE_VERSION``, readable by DuckDB 1.x; the pipeline's
+working file is in it so that publishing is a byte copy). That format lacks DuckDB 2's newer string
+compression, and queries over string columns read it more slowly (``--storage latest``: DuckDB's own
+newest format, which the pipeline could only publish by re-encoding every row).
 
 ``--compare`` checks that the floor's ``kpi_values`` equals a published warehouse's (built from
 the same inbox and as-of date) and prints the number of mismatching rows.
@@ -52,6 +57,7 @@ from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
 from bdw.ingest.mapping import normalise_header
 from bdw.ingest.readers import csv_header, detect_encoding, positions, read_parquet, read_xlsx
 from bdw.ingest.row_rules import checked_select, install_macros
+from bdw.publish import STORAGE_VERSION
 from bdw.run_context import resolve_as_of, write_run_context
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, dbt_executable, load_settings
 from bdw.sql import lit, q
@@ -290,6 +296,9 @@ def main() -> None:
     p.add_argument("--scope", choices=sorted(SCOPES), default="nightly",
                    help="nightly: every model and data test of the nightly build (default); "
                         "kpi_values: only kpi_values and the models upstream of it")
+    p.add_argument("--storage", choices=("published", "latest"), default="published",
+                   help="the floor file's storage format: published (the pipeline's, readable by DuckDB 1.x; "
+                        "default) or latest (DuckDB's own newest)")
     args = p.parse_args()
     inbox = Path(args.inbox).resolve()
     folder = Path(args.dir)
@@ -309,7 +318,12 @@ def main() -> None:
     spill = scratch / "duckdb"
     spill.mkdir(exist_ok=True)
     t0 = time.perf_counter()
-    con = duckdb.connect(str(db), config={"memory_limit": settings.limits.memory, "temp_directory": str(spill)})
+    config = {"memory_limit": settings.limits.memory, "temp_directory": str(spill)}
+    if args.storage == "published":
+        config["storage_compatibility_version"] = STORAGE_VERSION
+    con = duckdb.connect(str(db), config=config)
+    storage_version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                                  "WHERE database_name = current_database()").fetchone()[0]
     install_macros(con)
     ensure_raw_tables(con)
     rows = {s.name: ingest_source(con, inbox, s, settings.policy(s.name), scratch) for s in SOURCES.values()}
@@ -334,7 +348,8 @@ def main() -> None:
               "tests_seconds": round(t4 - t3, 2), "seconds": round(t4 - t0, 2),
               "models": sum(n["resource_type"] == "model" for n in nodes),
               "tests": sum(n["resource_type"] == "test" for n in nodes), "tests_with_failing_rows": failing,
-              "rows": rows, "memory_limit": settings.limits.memory,
+              "rows": rows, "memory_limit": settings.limits.memory, "storage": args.storage,
+              "storage_version": storage_version,
               "lineage": [n for n, _ in LINEAGE], "model_seconds": model_seconds}
     if args.compare:
         result |= compare(con, Path(args.compare))
