@@ -212,6 +212,13 @@ class GraphQL:
                     "scheduleState { status } } } }", s={**LOCATION, "scheduleName": name})
         return data["scheduleOrError"]["scheduleState"]["status"]
 
+    def schedule_tick_done(self, name: str, run_id: str) -> bool:
+        """Whether the schedule's tick that launched ``run_id`` has finished (the daemon has recorded it)."""
+        data = self("query S($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { "
+                    "scheduleState { ticks(limit: 5) { status runIds } } } } }", s={**LOCATION, "scheduleName": name})
+        ticks = data["scheduleOrError"]["scheduleState"]["ticks"]
+        return any(t["status"] == "SUCCESS" and run_id in t["runIds"] for t in ticks)
+
     def stop_schedule(self, name: str) -> str:
         state = self("query S($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) { ... on Schedule { "
                      "scheduleState { id } } } }", s={**LOCATION, "scheduleName": name})

@@ -77,8 +77,10 @@ def test_the_units_start_the_daemon_and_webserver_and_every_trigger_publishes(tm
             assert gql.start_schedule(SCHEDULE) == "RUNNING"
             scheduled = wait_for("the schedule's run", lambda: gql.runs({"dagster/schedule_name": SCHEDULE}), 150,
                                  daemon_log)[0]["runId"]
-            # one scheduled run is enough: switched off, and seen to stay off (a stop while the daemon is
-            # still recording the tick is overwritten by it, and the schedule fires again a minute later)
+            # one scheduled run is enough: switched off once the daemon has recorded the tick, and seen to
+            # stay off (a stop while it still records the tick is overwritten, and it fires again a minute later)
+            wait_for("the schedule's tick to be recorded", lambda: gql.schedule_tick_done(SCHEDULE, scheduled), 60,
+                     daemon_log)
             wait_for("the schedule to stay off", lambda: stays_stopped(gql, SCHEDULE), 60, daemon_log)
             assert wait_for_run(gql, scheduled, 900, daemon_log) == "SUCCESS"
             assert published_run(wh) == scheduled
