@@ -52,6 +52,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw.catalog import storage_version
 from bdw.contract import SOURCES, Source
 from bdw.ingest import LINEAGE, ensure_raw_tables, inbox_files
 from bdw.ingest.mapping import normalise_header
@@ -322,8 +323,6 @@ def main() -> None:
     if args.storage == "published":
         config["storage_compatibility_version"] = STORAGE_VERSION
     con = duckdb.connect(str(db), config=config)
-    storage_version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
-                                  "WHERE database_name = current_database()").fetchone()[0]
     install_macros(con)
     ensure_raw_tables(con)
     rows = {s.name: ingest_source(con, inbox, s, settings.policy(s.name), scratch) for s in SOURCES.values()}
@@ -349,7 +348,7 @@ def main() -> None:
               "models": sum(n["resource_type"] == "model" for n in nodes),
               "tests": sum(n["resource_type"] == "test" for n in nodes), "tests_with_failing_rows": failing,
               "rows": rows, "memory_limit": settings.limits.memory, "storage": args.storage,
-              "storage_version": storage_version,
+              "storage_version": storage_version(con),
               "lineage": [n for n, _ in LINEAGE], "model_seconds": model_seconds}
     if args.compare:
         result |= compare(con, Path(args.compare))

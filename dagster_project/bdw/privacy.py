@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw.catalog import storage_version
 from bdw.contract import SOURCES
 from bdw.sql import lit, q
 
@@ -219,10 +220,9 @@ def compact(work_db: Path, connect) -> None:
     tmp.unlink(missing_ok=True)
     con = connect(str(work_db))
     try:
-        version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
-                              "WHERE database_name = current_database()").fetchone()[0]
+        version = storage_version(con)
         name = con.execute("SELECT current_database()").fetchone()[0]
-        version = str(version or "v1.0.0").rstrip("+")  # "v2.0.0+": written by 2.0 or later
+        version = (version or "v1.0.0").rstrip("+")  # "v2.0.0+": written by 2.0 or later
         con.execute(f"ATTACH {lit(tmp)} AS bdw_compact (STORAGE_VERSION {lit(version)})")
         con.execute(f"COPY FROM DATABASE {q(name)} TO bdw_compact")
         con.execute("DETACH bdw_compact")

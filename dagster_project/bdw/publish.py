@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 
+from bdw.catalog import storage_version
 from bdw.faults import fault_point
 from bdw.sql import lit, q
 
@@ -55,13 +56,12 @@ def copy_file(work_db: Path, target: Path, schemas: tuple[str, ...] = PUBLISHED_
     bounds the connection's memory (``Settings.duckdb_config``)."""
     con = duckdb.connect(str(work_db), config=duckdb_config or {})
     try:
-        version = con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
-                              "WHERE database_name = current_database()").fetchone()[0]
+        version = storage_version(con)
         objects = con.execute(
             "SELECT schema_name FROM duckdb_tables() WHERE database_name = current_database() "
             "UNION ALL SELECT schema_name FROM duckdb_views() WHERE database_name = current_database() "
             "AND NOT internal").fetchall()
-        if not str(version).startswith(STORAGE_VERSION) or {schema for (schema,) in objects} - set(schemas):
+        if not version.startswith(STORAGE_VERSION) or {schema for (schema,) in objects} - set(schemas):
             return None
         con.execute("CHECKPOINT")
     finally:

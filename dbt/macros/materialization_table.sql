@@ -10,7 +10,7 @@
   that asks for anything this does not do is refused in words and builds nothing.
 -#}
 {% materialization table, adapter="duckdb", supported_languages=["sql"] %}
-  {%- for unsupported in ["contract", "grants", "indexes", "partitioned_by", "sorted_by"] -%}
+  {%- for unsupported in ["contract", "grants", "indexes", "partitioned_by", "sorted_by", "persist_docs"] -%}
     {%- set value = config.get(unsupported) -%}
     {%- if value and (unsupported != "contract" or value.enforced) -%}
       {{ exceptions.raise_compiler_error("model " ~ model.name ~ " sets " ~ unsupported ~ ", which the project's "

@@ -121,18 +121,14 @@ def test_readers_keep_working_while_a_run_publishes(tiny_run, tmp_path):
 
 PUBLISH_STEP = r"""
 import sys
-from pathlib import Path
-from bdw.publish import publish
-from bdw.run_lock import step_lock
+from bdw.assets.publishing import publish_step
 from bdw.settings import load_settings
-settings = load_settings(sys.argv[1], sys.argv[2])
-with step_lock(settings):  # what the publish step does (bdw.assets.publishing)
-    publish(settings.work_db, settings.warehouse, settings.duckdb_config())
+publish_step(load_settings(sys.argv[1], sys.argv[2]))
 """
 
 
 def publish_step(inbox: Path, wh: Path, fault: str) -> subprocess.CompletedProcess:
-    """The publish step's work (its lock, then ``bdw.publish.publish``) in a process of its own."""
+    """The publish step's work (``bdw.assets.publishing.publish_step``) in a process of its own."""
     env = {k: v for k, v in os.environ.items() if k != FAULT_POINT_ENV} | {FAULT_POINT_ENV: fault}
     return subprocess.run([sys.executable, "-c", PUBLISH_STEP, str(inbox), str(wh)], env=env, capture_output=True,
                           text=True, timeout=120)

@@ -62,29 +62,29 @@ def dbt_run(work_db: Path, tmp_path: Path) -> dict:
     return next(r for uid, r in results.items() if uid.endswith("base_finance__payments"))
 
 
-def merged(work_db: Path, select: str = "SELECT * FROM staging.base_finance__payments") -> list[tuple]:
-    """The payments base model's rows in the working file, or those of ``select`` (a compiled SELECT
-    of the model, which names the working file by its catalog) on it."""
+def on_file(path: Path, catalog: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` on a working file attached (read-only) under ``catalog``: the name its
+    compiled SQL uses for it (the working file's own stem)."""
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH '{work_db}' AS \"{work_db.stem}\" (READ_ONLY)")
-        con.execute(f'USE "{work_db.stem}"')
-        return con.execute("SELECT payment_id, amount, coalesce(is_deleted, false), _source_file, _row_number "
-                           f"FROM ({select}) ORDER BY payment_id").fetchall()
+        con.execute(f"ATTACH '{path}' AS \"{catalog}\" (READ_ONLY)")
+        con.execute(f'USE "{catalog}"')
+        return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def merged(work_db: Path, select: str = "SELECT * FROM staging.base_finance__payments") -> list[tuple]:
+    """The payments base model's rows in the working file, or those of ``select`` (a compiled SELECT
+    of the model) on it."""
+    return on_file(work_db, work_db.stem, "SELECT payment_id, amount, coalesce(is_deleted, false), _source_file, "
+                                          f"_row_number FROM ({select}) ORDER BY payment_id")
 
 
 def rows_of(work_db: Path, catalog: str, select: str) -> int:
     """How many rows a model's compiled SELECT gives on a copy of the working file as it was
     before the build: for an incremental base model, the keys it re-merges."""
-    con = duckdb.connect()
-    try:
-        con.execute(f"ATTACH '{work_db}' AS \"{catalog}\" (READ_ONLY)")
-        con.execute(f'USE "{catalog}"')
-        return con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
-    finally:
-        con.close()
+    return on_file(work_db, catalog, f"SELECT count(*) FROM ({select})")[0][0]
 
 
 def test_incremental_merge_equals_a_full_merge_after_new_late_replaced_and_deleting_files(tmp_settings, tmp_path):

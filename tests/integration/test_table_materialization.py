@@ -2,7 +2,7 @@
 table``), run by real dbt on a throwaway project that uses that macro file and nothing else of ours:
 a rebuild replaces the rows, a view in the table's place is replaced by the table, a model that
 fails leaves the previous table as it was, and a model asking for what the macro does not do
-(here grants) is refused in words and builds nothing."""
+(here grants, table comments) is refused in words and builds nothing."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def test_the_table_materialization_replaces_keeps_on_failure_and_refuses_what_it
         "was_view": "select 'table' as kind",  # now a table where the view was
         "replaced": "select 2 as n union all select 3",
         "asks_for_grants": "{{ config(grants={'select': ['analyst']}) }} select 4 as n",
+        "asks_for_comments": "{{ config(persist_docs={'relation': true}) }} select 6 as n",
     }))
     assert code == 1
     assert query(db, "SELECT n FROM main.kept") == [(1,)]
@@ -65,7 +66,8 @@ def test_the_table_materialization_replaces_keeps_on_failure_and_refuses_what_it
     assert query(db, "SELECT kind FROM main.was_view") == [("table",)]
     assert query(db, "SELECT n FROM main.replaced ORDER BY n") == [(2,), (3,)]
     assert "model asks_for_grants sets grants, which the project's table materialization" in out
-    assert query(db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'asks_for_grants'") == [(0,)]
+    assert "model asks_for_comments sets persist_docs, which the project's table materialization" in out
+    assert query(db, "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'asks_for_%'") == [(0,)]
 
     code, out = dbt_run(project(tmp_path, {"replaced": "select 5 as n"}))
     assert code == 0, out[-3000:]

@@ -236,7 +236,6 @@ def test_a_run_scans_each_file_once_and_a_changed_file_again(tmp_path):
     assert scan_file(path) is not scan_file(path)
 
 
-
 @pytest.mark.parametrize(("text", "expected"), [
     ("2025-01-05", "2025-01-05"), ("2024-02-29", "2024-02-29"), ("2025-02-29", None), ("2025-13-01", None),
     ("2025-01-00", None), ("9999-12-31", "9999-12-31"),  # the cast's form: YYYY-MM-DD
@@ -262,6 +261,6 @@ def read_as(macro: str, text: str) -> str | None:
     """What the row rules' parsing macro makes of ``text``, as text (None: not a valid value)."""
     from bdw.ingest.row_rules import install_macros
 
-    con = duckdb.connect()
-    install_macros(con)
-    return con.execute(f"SELECT CAST({macro}(?) AS VARCHAR)", [text]).fetchone()[0]
+    with duckdb.connect() as con:
+        install_macros(con)
+        return con.execute(f"SELECT CAST({macro}(?) AS VARCHAR)", [text]).fetchone()[0]

@@ -4,9 +4,10 @@
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Failure, MaterializeResult, asset
 
 from bdw.assets.ingestion import TRANSIENT_RETRY, WRITER_POOL
-from bdw.publish import publish
+from bdw.publish import PublishResult, publish
 from bdw.resources import BdwSettings
 from bdw.run_lock import RunLocked, step_lock
+from bdw.settings import Settings
 
 WAREHOUSE_KEY = AssetKey(["warehouse"])
 
@@ -27,11 +28,15 @@ def warehouse_asset(upstream: list[AssetsDefinition]) -> AssetsDefinition:
     )(_publish)
 
 
+def publish_step(settings: Settings) -> PublishResult:
+    """The publish step's work: under the step lock, the working database published as the warehouse."""
+    with step_lock(settings):
+        return publish(settings.work_db, settings.warehouse, settings.duckdb_config())
+
+
 def _publish(context: AssetExecutionContext, bdw: BdwSettings) -> MaterializeResult:
-    settings = bdw.settings()
     try:
-        with step_lock(settings):
-            result = publish(settings.work_db, settings.warehouse, settings.duckdb_config())
+        result = publish_step(bdw.settings())
     except RunLocked as e:
         raise Failure(description=str(e), allow_retries=False) from None
     context.log.info(f"published {result.path} ({result.tables} tables)")
