@@ -1,6 +1,6 @@
 """Shared fixtures: tiny hand-written inboxes, throwaway working databases, and one sample
-warehouse built once per session and shared by the test workers (dbt and Dagster start-up are the
-slow part)."""
+warehouse (the README's demo in a fresh copy of the repository) built once per session and shared by
+the test workers (dbt and Dagster start-up are the slow part)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import csv
 import fcntl
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,19 +147,56 @@ def _exclusive(lock: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _build_sample(root: Path) -> dict:
-    """``bdw sample`` and one ``bdw run`` of it, with a local webhook and a local SMTP server as its
-    alert channels (the webhook's URL carrying a secret token): what the run printed and what the two
-    channels received, as JSON."""
-    from alert_servers import SmtpSink, WebhookSink, bdw, use_channels
+def readme_commands() -> tuple[str, str]:
+    """The README's two commands: the demo and the tests."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, re.S)[1]
+    demo, tests = [re.sub(r"\s+#.*$", "", line).strip() for line in block.strip().splitlines()[:2]]
+    return demo, tests
 
-    inbox, wh, work = root / "inbox", root / "wh.duckdb", root / "work"
-    assert bdw("sample", "--out", str(inbox))[0] == 0
+
+def repository_copy(dest: Path) -> Path:
+    """The repository as a newcomer's clone holds it: the files git tracks and the new files it does
+    not ignore (what a commit of the working tree would hold; on CI's clean clone, the clone itself),
+    and nothing this checkout made (no .venv, data, dbt target folder)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
+                            capture_output=True, check=True).stdout
+    for rel in filter(None, listed.decode().split("\0")):
+        src = REPO / rel
+        if src.is_file():  # a tracked file deleted in the working tree is not in the commit either
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def newcomer_environment() -> dict[str, str]:
+    """This process's environment as a newcomer's shell has it: no virtual environment active, no
+    ``BDW_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
+           and not k.startswith("BDW_")}
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
+    return env
+
+
+def _build_sample(root: Path) -> dict:
+    """The README's demo command, as written, in a fresh copy of the repository (``repository_copy``)
+    with a newcomer's environment (uv makes the copy's own .venv from uv.lock); its alert channels, a
+    local webhook (its URL carrying a secret token) and a local SMTP server, are set in that
+    environment as an operator would set them. What the command printed (both streams) and what the
+    two channels received, as JSON."""
+    from alert_servers import SmtpSink, WebhookSink, channel_variable, use_channels
+
+    clone = repository_copy(root / "clone")
+    demo, _ = readme_commands()
     with WebhookSink() as hook, SmtpSink() as smtp, pytest.MonkeyPatch.context() as mp:
         use_channels(mp, root / "alerts_config", {"webhook": hook.url(), "email": smtp.url("sales-ops@example.com")})
-        code, out = bdw("run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work))
-    return {"code": code, "out": out, "hook_bodies": hook.bodies, "hook_texts": hook.texts,
-            "mail_bodies": smtp.bodies(), "mail_to": [m["To"] for m in smtp.messages]}
+        channels = {k: os.environ[k] for k in ("BDW_ALERTS_CONFIG", channel_variable("webhook"),
+                                                channel_variable("email"))}
+        done = subprocess.run(["bash", "-c", demo], cwd=clone, env=newcomer_environment() | channels,
+                              capture_output=True, text=True, timeout=1800)
+    return {"code": done.returncode, "out": done.stdout + done.stderr, "hook_bodies": hook.bodies,
+            "hook_texts": hook.texts, "mail_bodies": smtp.bodies(), "mail_to": [m["To"] for m in smtp.messages]}
 
 
 def shared_once(tmp_path_factory, name: str, build) -> Path:
@@ -175,16 +215,18 @@ def shared_once(tmp_path_factory, name: str, build) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> dict:
-    """The default sample company through one real ``bdw run`` (alerts to a local webhook and a local
-    SMTP server), built once for the whole session and shared by the test workers (``shared_once``).
-    Every test that uses it only reads it (KPI figures, notebooks, the report page, the checks and
-    alerts). Keys: root, inbox, wh, work, run_id and what ``_build_sample`` keeps."""
+    """The default sample company as the README's demo publishes it in a fresh copy of the
+    repository (``_build_sample``: alerts to a local webhook and a local SMTP server), built once
+    for the whole session and shared by the test workers (``shared_once``). Every test that uses it
+    only reads it (KPI figures, notebooks, the report page, the checks and alerts). Keys: root (the
+    copy), inbox, wh, work (its working folder), run_id and what ``_build_sample`` keeps."""
     root = shared_once(tmp_path_factory, "sample", _build_sample)
     run = json.loads((root / "run.json").read_text(encoding="utf-8"))
-    assert run["code"] == 0, f"the sample did not publish:\n{run['out'][-3000:]}"
-    wh = root / "wh.duckdb"
+    assert run["code"] == 0, f"the README's demo did not publish:\n{run['out'][-3000:]}"
+    data = root / "clone" / "data"
+    wh = data / "warehouse.duckdb"
     run_id = query(wh, "SELECT run_id FROM raw._run_context")[0][0]
-    return {**run, "root": root, "inbox": root / "inbox", "wh": wh, "work": root / "work", "run_id": run_id}
+    return {**run, "root": root / "clone", "inbox": data / "inbox", "wh": wh, "work": data / ".bdw", "run_id": run_id}
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
-"""What CI does, as a user would: a fresh clone, the README's main command, and the warehouse it
-publishes holds every raw and staging table with the row counts the inbox files imply (counted
-here independently of the pipeline: Python's csv/openpyxl/pyarrow and the merge rules re-stated)."""
+"""What a newcomer does: a fresh copy of the repository, the README's main command, and the warehouse
+it publishes holds every raw and staging table with the row counts the inbox files imply (counted
+here independently of the pipeline: Python's csv/openpyxl/pyarrow and the merge rules re-stated).
+That run is the session's sample (conftest.sample_run), which the KPI, report, notebook and check
+tests read."""
 
 from __future__ import annotations
 
@@ -8,10 +10,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -21,7 +20,8 @@ import pytest
 
 from bdw.contract import SOURCES, TRUE_WORDS
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import REPO, readme_commands
+
 STAGING = {
     "accounts": "stg_crm__accounts", "opportunities": "stg_crm__opportunities", "activities": "stg_crm__activities",
     "opportunity_snapshots": "stg_crm__opportunity_snapshots", "forecasts": "stg_crm__forecasts",
@@ -31,13 +31,6 @@ STAGING = {
     "reps": "stg_hr__reps", "rep_reviews": "stg_hr__rep_reviews", "quotas": "stg_hr__quotas",
     "manual_measurements": "stg_manual__measurements",
 }
-
-
-def readme_commands() -> tuple[str, str]:
-    text = (REPO / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```bash\n(.*?)```", text, re.S)[1]
-    demo, tests = [re.sub(r"\s+#.*$", "", line).strip() for line in block.strip().splitlines()[:2]]
-    return demo, tests
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
@@ -98,22 +91,15 @@ def expected_counts(inbox: Path) -> dict[str, tuple[int, int]]:
 
 
 @pytest.mark.slow
-def test_fresh_clone_readme_demo_publishes_every_raw_and_staging_table(tmp_path):
-    clone = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    demo, _ = readme_commands()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "UV_PROJECT_ENVIRONMENT")
-           and not k.startswith("BDW_")}
-    venv_bin = str(Path(sys.executable).parent)
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != venv_bin)
-    done = subprocess.run(["bash", "-c", demo], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "Published" in done.stdout and "warehouse.duckdb" in done.stdout
-    inbox, warehouse = clone / "data" / "inbox", clone / "data" / "warehouse.duckdb"
+def test_fresh_clone_readme_demo_publishes_every_raw_and_staging_table(sample_run):
+    assert sample_run["code"] == 0, sample_run["out"][-3000:]
+    assert f"Published {sample_run['wh']}" in sample_run["out"] and sample_run["wh"].name == "warehouse.duckdb"
+    assert (sample_run["root"] / ".venv" / "bin" / "bdw").exists()  # uv made the copy's own environment
+    inbox, warehouse = sample_run["inbox"], sample_run["wh"]
     expected = expected_counts(inbox)
     # the rows the user finds in quarantine, counted from the files themselves
     rejected = sum(sum(1 for _ in csv.DictReader(p.open(encoding="utf-8")))
-                   for p in (clone / "data" / ".bdw" / "quarantine").glob("*/*.rejected.csv"))
+                   for p in (sample_run["work"] / "quarantine").glob("*/*.rejected.csv"))
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         for name, (file_rows, live) in expected.items():

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from bdw.contract import SOURCES
 
 from conftest import query
 
 
-def _record(sample_warehouse: Path) -> dict:
-    records = sorted((sample_warehouse.parent / "work" / "logs").glob("run_*.json"))
+def _record(sample_run: dict) -> dict:
+    records = sorted((sample_run["work"] / "logs").glob("run_*.json"))
     assert len(records) == 1, records
     assert records[0].with_suffix(".log").exists()  # beside the run's log, with the same name
     return json.loads(records[0].read_text(encoding="utf-8"))
 
 
-def test_steps_are_timed_one_after_another_within_the_run(sample_warehouse: Path) -> None:
-    record = _record(sample_warehouse)
+def test_steps_are_timed_one_after_another_within_the_run(sample_run: dict) -> None:
+    record = _record(sample_run)
     assert record["success"] and record["published"] and record["status"] == "SUCCESS"  # Dagster's run status
     steps = record["steps"]
     names = {s["step"] for s in steps}
@@ -43,9 +42,9 @@ def test_steps_are_timed_one_after_another_within_the_run(sample_warehouse: Path
         assert abs(seconds - total) <= 0.05 + 1e-9, phase
 
 
-def test_rows_per_source_match_the_raw_tables(sample_warehouse: Path) -> None:
-    sources = _record(sample_warehouse)["sources"]
-    work_db = sample_warehouse.parent / "work" / "work.duckdb"
+def test_rows_per_source_match_the_raw_tables(sample_run: dict) -> None:
+    sources = _record(sample_run)["sources"]
+    work_db = sample_run["work"] / "work.duckdb"
     for source, counts in sources.items():
         in_raw = query(work_db, f"SELECT count(*) FROM raw.{source}")[0][0]
         assert counts["rows_loaded"] == in_raw, source  # one run loaded everything the table holds

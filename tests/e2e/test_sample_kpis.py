@@ -124,7 +124,7 @@ def test_2026_judged_on_the_plan_and_the_team_against_quota(sample_warehouse):
         con.close()
 
 
-def test_the_analysts_example_queries_run_and_return_rows(sample_warehouse):
+def test_the_analysts_example_queries_run_and_return_rows(sample_run):
     import re
     from pathlib import Path
 
@@ -135,8 +135,8 @@ def test_the_analysts_example_queries_run_and_return_rows(sample_warehouse):
     statements = [s.strip() for b in blocks for s in b.split(";") if s.strip()]
     assert len(statements) >= 3
     # the data team's vault lookup runs from the project folder against its working folder: here the run's
-    vault = sample_warehouse.parent / "work" / "personal.duckdb"
-    con = duckdb.connect(str(sample_warehouse), read_only=True)
+    vault = sample_run["work"] / "personal.duckdb"
+    con = duckdb.connect(str(sample_run["wh"]), read_only=True)
     try:
         for sql in statements:
             sql = sql.replace("'.bdw/personal.duckdb'", f"'{vault}'")

@@ -139,11 +139,14 @@ def test_incremental_merge_equals_a_full_merge_after_new_late_replaced_and_delet
 
 # --- a whole nightly run after one new day of files ----------------------------------------------------
 
-def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does(sample_warehouse, tmp_path):
+def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does(sample_run, tiny_run, tmp_path):
     """The sample inbox without its newest day's files, run; then that day's files arrive and the
-    next run loads only them. The result equals the session's full build of the whole inbox."""
+    next run loads only them. The result equals the session's full build of the whole inbox (the
+    README's demo, conftest.sample_run). The tiny inbox's run (``tiny_run``) has left this checkout's
+    shared parse state."""
+    sample_warehouse = sample_run["wh"]
     inbox = tmp_path / "inbox"
-    shutil.copytree(sample_warehouse.parent / "inbox", inbox)
+    shutil.copytree(sample_run["inbox"], inbox)
     newest = max(p.name[:10] for p in inbox.glob("*/*.csv"))
     held = tmp_path / "held"
     new_day = sorted(p.relative_to(inbox).as_posix() for p in inbox.glob(f"*/{newest}_*"))
@@ -154,7 +157,7 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     wh, work = tmp_path / "wh.duckdb", tmp_path / "work"
     # the same pseudonyms as the session's build: its vault (the key personal values are pseudonymised with)
     work.mkdir()
-    shutil.copy(sample_warehouse.parent / "work" / "personal.duckdb", work / "personal.duckdb")
+    shutil.copy(sample_run["work"] / "personal.duckdb", work / "personal.duckdb")
     args = ["run", "--inbox", str(inbox), "--warehouse", str(wh), "--workdir", str(work)]
     assert main(args) == 0
     for rel in new_day:
@@ -162,7 +165,7 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     assert main(args) == 0
     # dbt parsed only what changed in both runs, the first one too: a new working folder starts from
     # the parse state every `bdw run` on the machine shares (bdw.dbt_targets.SHARED_PARSE_STATE, made
-    # with placeholders for the working folder's values; the session's sample run left it)
+    # with placeholders for the working folder's values; the tiny inbox's run left it)
     logs = [p.read_text() for p in sorted((work / "logs").glob("run_*.log"))]
     assert len(logs) == 2
     for log in logs:
@@ -176,24 +179,28 @@ def test_a_new_day_ingests_only_its_files_and_publishes_what_a_full_rebuild_does
     assert published_differences(sample_warehouse, wh) == []
 
 
-def test_full_refresh_rebuilds_the_merged_models_from_raw_to_the_same_result(tiny_run, sample_warehouse, tmp_path):
+def test_full_refresh_rebuilds_the_merged_models_from_raw_to_the_same_result(tiny_run, tmp_path):
     """``--full-refresh`` on a working folder that published before (a copy of the tiny inbox's first
     run, nothing new in its inbox): the base models merge everything from raw again, and what is
     published equals that first run's."""
     inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     # each dbt invocation leaves a target folder; runs keep only the newest few, and any written in
-    # the last hour: the sample's build, made to look two hours old, goes with the next run, the
-    # others stay (whatever builds other test workers made meanwhile)
+    # the last hour: a folder two hours old, behind as many newer ones as are kept, goes with the
+    # next run; the others stay (whatever builds other test workers made meanwhile)
     target = dbt_project.project_dir / dbt_project.target_path
     assert KEEP_INVOCATION_TARGETS <= 3
-    first = query(sample_warehouse, "SELECT run_id FROM raw._run_context")[0][0]
-    (sample_build,) = target.glob(f"bdw_dbt_models-{first[:7]}-*")
     two_hours_ago = time.time() - 7200
-    os.utime(sample_build, (two_hours_ago, two_hours_ago))
+    old, *newer = (target / f"bdw_dbt_models-testing-{age}" for age in ("old", *range(KEEP_INVOCATION_TARGETS)))
+    for folder in (old, *newer):
+        folder.mkdir()
+        (folder / "run_results.json").write_text("{}")
+    os.utime(old, (two_hours_ago, two_hours_ago))
     assert main(["run", "--inbox", str(inbox), "--warehouse", str(wh), "--full-refresh"]) == 0
     assert base_models_merged_incrementally(wh) == set()
     assert published_differences(tiny_run["root"] / "wh.duckdb", wh) == []
-    assert not sample_build.exists()
+    assert not old.exists() and all(folder.exists() for folder in newer)
+    for folder in newer:
+        shutil.rmtree(folder)
 
 
 BASE_MODELS = {p.stem for p in (DBT_PROJECT_DIR / "models" / "staging" / "base").glob("base_*.sql")}

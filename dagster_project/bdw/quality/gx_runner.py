@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bdw.quality.gx_imports import defer_unused
 from bdw.quality.rules import Rule, date_bounds
 from bdw.quality.thresholds import QualityConfig
 
@@ -46,6 +47,7 @@ class RuleResult:
 
 
 def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
+    defer_unused()
     import great_expectations.expectations as gxe
 
     common = {
@@ -102,6 +104,7 @@ def _prune_results(results_dir: Path, docs_dir: Path, keep_runs: int) -> None:
 def preload() -> None:
     """Import Great Expectations and what this runner takes from it: several seconds of imports
     that a single-process run pays while dbt builds, not when the checks step starts."""
+    defer_unused()
     import great_expectations  # noqa: F401
     import great_expectations.expectations  # noqa: F401
     from great_expectations.data_context.types.base import DataContextConfig  # noqa: F401
@@ -130,6 +133,7 @@ def nanosecond_dates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _context(results_dir: Path, docs_dir: Path):
+    defer_unused()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -229,6 +233,7 @@ def _message(r: RuleResult, cfg: QualityConfig, reference: dt.date) -> str:
 def run_suites(snapshots: dict[str, pd.DataFrame], rules: list[Rule], cfg: QualityConfig, *, workdir: Path,
                docs_dir: Path, run_name: str, reference: dt.date) -> tuple[list[RuleResult], str | None]:
     """Validate ``snapshots`` against ``rules``; returns one result per rule and the Data Docs index URL."""
+    defer_unused()
     import great_expectations as gx
 
     from bdw.quality.gx_actions import UpdateDataDocsOnceAction
