@@ -107,7 +107,7 @@ def dbt_on(database: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, d
     the command with the real environment; a parse of its own would be a whole one (~5 s of CPU)."""
     target = tmp_path / "target"
     target.mkdir(parents=True, exist_ok=True)
-    seed_parse_state(target, tmp_path, shared=True)
+    seed_parse_state(target)
     warm = dbt_warm.start(tmp_path, target, PARSE_ONLY_ENV)
     assert dbt_warm.claim(tmp_path) is warm
     dbt = Path(shutil.which(dbt_executable()))

@@ -38,35 +38,30 @@ PARSE_ONLY_ENV = {DUCKDB_PATH_ENV: f"/bdw-parse-only/{WORK_DB_NAME}",
 SHARED_PARSE_STATE = DBT_PROJECT_DIR / DBT_TARGET_DIR / "parse_only_state.msgpack"
 
 
-def invocation_target(op_name: str, run_id: str, workdir: Path, shared: bool = False) -> Path:
+def invocation_target(op_name: str, run_id: str) -> Path:
     """A new target folder for one dbt invocation (named as dagster-dbt names its own,
-    ``<op>-<run id's first 7>-<random>``), seeded with the parse state its parse can use, so that
-    dbt parses only what changed: with ``shared`` (the parse runs with ``PARSE_ONLY_ENV``: the
-    process ``bdw run`` starts) the machine's shared state, else the working folder's own, kept by
-    the last build that parsed with the folder's values (a run launched from the Dagster UI or the
-    daemon). dagster-dbt copies the project's own ``target/partial_parse.msgpack`` only into a
+    ``<op>-<run id's first 7>-<random>``), seeded with the machine's shared parse state
+    (``seed_parse_state``), so that a parse there with ``PARSE_ONLY_ENV`` (bdw.dbt_warm) parses only
+    what changed. dagster-dbt copies the project's own ``target/partial_parse.msgpack`` only into a
     target folder that has none."""
     target = DBT_PROJECT_DIR / DBT_TARGET_DIR / f"{op_name}-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
     target.mkdir(parents=True)
-    seed_parse_state(target, workdir, shared)
+    seed_parse_state(target)
     return target
 
 
-def seed_parse_state(target: Path, workdir: Path, shared: bool = False) -> None:
-    """Copy into ``target`` the parse state a parse there can use: the machine's shared one
-    (``shared``: the parse runs with ``PARSE_ONLY_ENV``), else ``workdir``'s own; none yet, none copied."""
-    saved = SHARED_PARSE_STATE if shared else workdir / PARTIAL_PARSE_FILE
-    if saved.exists():
-        shutil.copyfile(saved, target / PARTIAL_PARSE_FILE)
+def seed_parse_state(target: Path) -> None:
+    """Copy the machine's shared parse state into ``target`` (none yet, none copied)."""
+    if SHARED_PARSE_STATE.exists():
+        shutil.copyfile(SHARED_PARSE_STATE, target / PARTIAL_PARSE_FILE)
 
 
-def keep_partial_parse(invocation_target: Path, workdir: Path, shared: bool = False) -> None:
-    """Keep the parse state of the build that just ran (atomically) for the next one: the machine's
-    shared state when it was made with ``PARSE_ONLY_ENV`` (``shared``), else the working folder's."""
+def keep_partial_parse(invocation_target: Path) -> None:
+    """Keep the parse state of the build that just ran (made with ``PARSE_ONLY_ENV``) as the
+    machine's shared one, atomically, for the next parse."""
     src = invocation_target / PARTIAL_PARSE_FILE
     if src.exists():
-        dest = SHARED_PARSE_STATE if shared else workdir / PARTIAL_PARSE_FILE
-        replace_atomically(dest, lambda tmp: shutil.copyfile(src, tmp))
+        replace_atomically(SHARED_PARSE_STATE, lambda tmp: shutil.copyfile(src, tmp))
 
 
 KEEP_INVOCATION_TARGETS = 3

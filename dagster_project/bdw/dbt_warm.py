@@ -30,6 +30,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bdw.settings import Settings
 
 # dbt's exit codes (dbt.cli.exceptions / the ``dbt`` command): 1 a node failed, 2 dbt itself failed
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -77,10 +81,11 @@ _lock = threading.Lock()
 _waiting: dict[Path, WarmDbt] = {}  # by working folder: the process waiting for that folder's dbt step
 
 
-def start(workdir: Path, target: Path, env: Mapping[str, str]) -> WarmDbt:
+def start(workdir: Path, target: Path, env: Mapping[str, str], waiting: bool = True) -> WarmDbt:
     """Start the dbt process of the coming dbt step on ``workdir``: it parses into ``target``
-    (seeded with the folder's parse state, ``bdw.dbt_targets.invocation_target``) with ``env``
-    (the working database's path for dbt's profile)."""
+    (seeded with the machine's shared parse state, ``bdw.dbt_targets.invocation_target``) with
+    ``env`` (placeholders for dbt's profile: ``bdw.dbt_targets.PARSE_ONLY_ENV``). ``waiting``: it
+    waits for the step to ``claim`` it; else the caller is the step and uses it at once."""
     from bdw.settings import DBT_PROJECT_DIR
 
     process = subprocess.Popen(
@@ -88,12 +93,26 @@ def start(workdir: Path, target: Path, env: Mapping[str, str]) -> WarmDbt:
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         env={**os.environ, **env, "PYTHONUNBUFFERED": "1"}, cwd=DBT_PROJECT_DIR)
     warm = WarmDbt(process, workdir.resolve(), target)
+    if not waiting:
+        return warm
     with _lock:
         previous = _waiting.pop(warm.workdir, None)
         _waiting[warm.workdir] = warm
     if previous is not None:
         previous.discard()
     return warm
+
+
+def start_for_run(settings: Settings, step: str, run_id: str, waiting: bool = True) -> WarmDbt:
+    """The dbt process of run ``run_id``'s dbt step ``step``, started now: it parses into the target
+    folder the step will use, from the machine's shared parse state (bdw.dbt_targets). ``bdw run``
+    starts it first thing, so that dbt imports and parses while ingestion runs; a run the daemon or
+    the UI launched starts it in its dbt step (bdw.assets.dbt)."""
+    from bdw.dbt_targets import PARSE_ONLY_ENV, invocation_target
+    from bdw.run_context import export_environment
+
+    export_environment(settings)
+    return start(settings.workdir, invocation_target(step, run_id), PARSE_ONLY_ENV, waiting)
 
 
 def claim(workdir: Path) -> WarmDbt | None:

@@ -55,7 +55,8 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
 
     Raises ``InstanceError`` when ``DAGSTER_HOME`` names no folder (before anything runs)."""
     run_id = str(uuid.uuid4())  # a Dagster run id, known before the run exists (bdw.instance.claim_run)
-    warm = start_dbt(settings, run_id)  # first: dbt imports and parses while this process starts and ingests
+    # first: dbt imports and parses while this process starts and ingests
+    warm = dbt_warm.start_for_run(settings, DBT_STEP, run_id)
     # the inbox as the run starts, scanned while Dagster loads (hashing releases the GIL); its files'
     # scans serve ingestion too, so each file's bytes are read once
     with remembered_scans(), ThreadPoolExecutor(1, thread_name_prefix="inbox-scan") as pool:
@@ -67,17 +68,6 @@ def run_pipeline(settings: Settings, as_of: dt.date | None = None, log_level: st
 
 
 DBT_STEP = "bdw_dbt_models"  # the dbt step's key (bdw.assets.dbt)
-
-
-def start_dbt(settings: Settings, run_id: str) -> dbt_warm.WarmDbt:
-    """The dbt process of the run's dbt step, started now (bdw.dbt_warm), parsing into the target
-    folder the step will use."""
-    from bdw.dbt_targets import PARSE_ONLY_ENV, invocation_target
-    from bdw.run_context import export_environment
-
-    export_environment(settings)
-    target = invocation_target(DBT_STEP, run_id, settings.workdir, shared=True)
-    return dbt_warm.start(settings.workdir, target, PARSE_ONLY_ENV)
 
 
 def _run(settings: Settings, run_id: str, as_of: dt.date | None, log_level: str, full_refresh: bool,

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from test_report import CHROMIUM, CHROMIUM_ARGS
 
+from bdw.dbt_warm import PARSE_LOG
 from services import GraphQL, dagster_home, free_port, service, wait_for, wait_for_run
 
 from conftest import REPO, query, tiny_inbox
@@ -60,7 +61,9 @@ def group_assets() -> dict[str, set[str]]:
     return groups
 
 
-def test_dagster_dev_shows_the_job_and_groups_and_runs_what_the_launch_button_launches(tmp_path):
+def test_dagster_dev_shows_the_job_and_groups_and_runs_what_the_launch_button_launches(tiny_run, tmp_path):
+    """``tiny_run``: a ``bdw run`` of this checkout has left the machine's shared dbt parse state,
+    from which the launched run's dbt step parses only what changed (bdw.dbt_warm.start_for_run)."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
@@ -100,6 +103,8 @@ def test_dagster_dev_shows_the_job_and_groups_and_runs_what_the_launch_button_la
                 gx, dbt_test = gql.check_executions(*GX_CHECK)[0], gql.check_executions(*DBT_CHECK)[0]
                 assert (gx["runId"], gx["evaluation"]["success"]) == (run_id, False)
                 assert (dbt_test["runId"], dbt_test["evaluation"]["success"]) == (run_id, True)
+                (parse_log,) = (REPO / "dbt" / "target").glob(f"bdw_dbt_models-{run_id[:7]}-*/{PARSE_LOG}")
+                assert "Unable to do partial parsing" not in parse_log.read_text(), parse_log.read_text()[-2000:]
 
                 # `bdw run` from the command line (cron, an operator) with the same DAGSTER_HOME
                 done = subprocess.run(["env", "-i", *(f"{k}={v}" for k, v in env.items()), str(VENV_BIN / "bdw"),

@@ -13,7 +13,7 @@ import pytest
 
 from bdw.cli import main
 
-from conftest import CONTRACT_HEADER, LINE_HEADER, PAY_HEADER, contract_row, copy_tiny_run, query, tiny_inbox, write_csv
+from conftest import CONTRACT_HEADER, LINE_HEADER, PAY_HEADER, contract_row, copy_tiny_run, query, write_csv
 
 
 def run(inbox: Path, warehouse: Path, capsys, *extra: str) -> tuple[int, str]:
@@ -73,7 +73,8 @@ def test_placeholders_are_null_in_staging_key_fields(published):
         ("A1", "retail"), ("A2", None)]
 
 
-def test_summary_names_bad_files_and_good_data_survives(tiny_run, tmp_path, capsys):
+def test_summary_names_bad_files_and_good_data_survives_and_a_later_export_overrides_by_key(tiny_run, tmp_path,
+                                                                                           capsys):
     inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     before = query(wh, "SELECT * EXCLUDE (_loaded_at) FROM raw.contract_lines ORDER BY ALL")
     # a later delivery: one good file and one bad file of each kind
@@ -82,6 +83,11 @@ def test_summary_names_bad_files_and_good_data_survives(tiny_run, tmp_path, caps
     write_csv(inbox / "contracts/2025-05-31_contracts.csv", CONTRACT_HEADER, [contract_row("C3", signed="2025-05-32")])
     write_csv(inbox / "accounts/2025-05-31_accounts.csv", ["account_id", "account_name", "region", "created_at"],
               [["A3", "Initech", "Mars", "2025-05-01"], ["A4", "Umbrella", "APAC", "2025-05-02"]])
+    # and a later contracts export: C1's newest row wins, C2 is deleted
+    write_csv(inbox / "contracts/2025-06-30_contracts.csv", [*CONTRACT_HEADER, "is_deleted"], [
+        [*contract_row("C1", signed="2025-03-01", status="cancelled"), "false"],
+        [*contract_row("C2", signed="2025-03-15", currency="USD", account="A2"), "yes"],
+    ])
     code, out = run(inbox, wh, capsys)
     assert code == 0
     assert "payments/2025-05-31_payments.csv, whole file: file quarantined: the file is UTF-16 text" in out
@@ -94,6 +100,9 @@ def test_summary_names_bad_files_and_good_data_survives(tiny_run, tmp_path, caps
     assert set(before) < set(after) and len(after) == len(before) + 1
     assert query(wh, "SELECT list(account_id ORDER BY account_id) FROM staging.stg_crm__accounts") == [
         (["A1", "A2", "A4"],)]
+    assert query(wh, "SELECT contract_id, status, source_file FROM staging.stg_finance__contracts") == [
+        ("C1", "cancelled", "contracts/2025-06-30_contracts.csv")]
+    assert query(wh, "SELECT count(*) FROM raw.contracts") == [(4,)]  # history is kept in raw
 
 
 def test_a_broken_run_leaves_the_published_file_byte_identical(tiny_run, tmp_path, capsys):
@@ -112,19 +121,6 @@ def test_a_broken_run_leaves_the_published_file_byte_identical(tiny_run, tmp_pat
     failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
     assert len(failures) == 1 and failures[0]["severity"] == "error"
     assert "does_not_exist" in failures[0]["summary"]
-
-
-def test_later_export_overrides_by_key_and_is_deleted_removes(tmp_path, capsys):
-    inbox, wh = tmp_path / "inbox", tmp_path / "wh.duckdb"
-    tiny_inbox(inbox)
-    write_csv(inbox / "contracts/2025-06-30_contracts.csv", [*CONTRACT_HEADER, "is_deleted"], [
-        [*contract_row("C1", signed="2025-03-01", status="cancelled"), "false"],
-        [*contract_row("C2", signed="2025-03-15", currency="USD", account="A2"), "yes"],
-    ])
-    assert run(inbox, wh, capsys)[0] == 0
-    assert query(wh, "SELECT contract_id, status, source_file FROM staging.stg_finance__contracts") == [
-        ("C1", "cancelled", "contracts/2025-06-30_contracts.csv")]
-    assert query(wh, "SELECT count(*) FROM raw.contracts") == [(4,)]  # history is kept in raw
 
 
 def test_re_ingesting_the_same_inbox_gives_identical_tables(tiny_run, tmp_path, capsys):
@@ -162,11 +158,26 @@ def test_as_of_defaults_to_the_newest_file_date(published):
     assert resolve_as_of(load_settings(root / "inbox", root / "wh.duckdb")) == dt.date(2025, 4, 30)
 
 
-def test_rollback_restores_the_previous_version(tiny_run, tmp_path, capsys):
+def test_a_failing_report_page_leaves_the_run_published_and_rollback_restores_the_previous_version(
+        tiny_run, tmp_path, capsys):
+    """The report page is written after the warehouse is published: when it cannot be written (here
+    a folder stands where the page goes) the run still published, exits 0, and says what failed.
+    ``bdw rollback`` then puts the previous version back, one step only."""
     inbox, wh = copy_tiny_run(tiny_run, tmp_path)
     first = sha256(wh)
     write_csv(inbox / "payments/2025-05-31_payments.csv", PAY_HEADER, [["P8", "C1", "2025-05-02", "1", "CNY"]])
-    assert run(inbox, wh, capsys)[0] == 0
+    (tmp_path / "wh_report.html").unlink()
+    (tmp_path / "wh_report.html").mkdir()
+    code, out = run(inbox, wh, capsys)
+    assert code == 0, out
+    assert "FAILED steps:" in out and "  - report:" in out
+    assert f"Published {wh}" in out
+    from bdw.alerts import read_log
+
+    failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
+    assert len(failures) == 1 and "report" in failures[0]["summary"]
+    assert "was published; only the pages written after it failed" in failures[0]["detail"]
+
     second = sha256(wh)
     assert second != first and query(wh, "SELECT count(*) FROM raw.payments") == [(4,)]
     assert main(["rollback", "--warehouse", str(wh)]) == 0
@@ -195,23 +206,6 @@ def test_published_file_opens_in_duckdb_1x(published, tmp_path):
                          capture_output=True, text=True).stdout.split()
     # C1 1,000,000 + 200,000 CNY and C2 100,000 USD at 7.2 in March 2025
     assert out[0].startswith("1.4.") and out[1] == "3" and float(out[2]) == 1_920_000
-
-
-def test_a_failing_report_page_leaves_the_run_published(tmp_path, capsys):
-    """The report page is written after the warehouse is published: when it cannot be written (here
-    a folder stands where the page goes) the run still published, exits 0, and says what failed."""
-    tiny_inbox(tmp_path / "inbox")
-    (tmp_path / "wh_report.html").mkdir()
-    code, out = run(tmp_path / "inbox", tmp_path / "wh.duckdb", capsys)
-    assert code == 0, out
-    assert "FAILED steps:" in out and "  - report:" in out
-    assert f"Published {tmp_path / 'wh.duckdb'}" in out
-    assert query(tmp_path / "wh.duckdb", "SELECT count(*) FROM marts.fct_contracts") == [(2,)]
-    from bdw.alerts import read_log
-
-    failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]
-    assert len(failures) == 1 and "report" in failures[0]["summary"]
-    assert "was published; only the pages written after it failed" in failures[0]["detail"]
 
 
 def test_the_command_exits_with_its_code_and_all_of_its_output(tmp_path):

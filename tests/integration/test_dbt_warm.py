@@ -103,13 +103,13 @@ def _dbt_env(tmp_path) -> dict[str, str]:
 
 
 def test_a_run_starts_dbt_before_it_imports_dagster(tmp_path):
-    """``bdw run`` starts the dbt process first (bdw.pipeline.start_dbt), so that dbt's imports and
+    """``bdw run`` starts the dbt process first (bdw.dbt_warm.start_for_run), so that dbt's imports and
     parse overlap this process's own start-up: making its target folder must not import Dagster or
     dagster-dbt (a second or more). The folder is the dbt step's: named after the run's id."""
     script = ("import sys, json; from pathlib import Path; from bdw.settings import load_settings; "
-              "from bdw import dbt_warm; from bdw.pipeline import start_dbt; "
+              "from bdw import dbt_warm; from bdw.pipeline import DBT_STEP; "
               f"s = load_settings({str(tmp_path / 'inbox')!r}, {str(tmp_path / 'wh.duckdb')!r}); "
-              "warm = start_dbt(s, '1234567-run'); "
+              "warm = dbt_warm.start_for_run(s, DBT_STEP, '1234567-run'); "
               "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('dagster', 'dagster_dbt')); "
               "dbt_warm.release(warm); print(json.dumps([loaded, warm.target.name]))")
     (tmp_path / "inbox").mkdir()

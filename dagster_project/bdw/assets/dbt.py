@@ -1,7 +1,6 @@
 """The dbt project as Dagster assets: keys and groups come from dbt's own metadata."""
 
 
-import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from bdw.assets.checks import preload_in_background
 from bdw.assets.ingestion import WRITER_POOL
 from bdw.dagster_dbt_overrides import serving
 from bdw.dbt_project import NIGHTLY_BUILD, dbt_project
-from bdw.dbt_targets import invocation_target, keep_partial_parse, prune_invocation_targets
+from bdw.dbt_targets import keep_partial_parse, prune_invocation_targets
 from bdw.faults import fault_point
 from bdw.resources import BdwSettings, WorkingDatabase
 from bdw.run_context import export_environment, write_run_context
@@ -69,20 +68,20 @@ def _build_locked(context: AssetExecutionContext, dbt: DbtCliResource, bdw: BdwS
     preload_in_background()  # the job runs in one process (bdw.definitions): the checks step comes next
     with duckdb.get_connection() as con:
         write_run_context(con, bdw.as_of_date(), context.run.run_id, settings.freshness)
-    # the dbt process `bdw run` started with the run, done importing and parsing (bdw.dbt_warm)
-    warm = dbt_warm.claim(settings.workdir)
-    target = warm.target if warm else invocation_target(context.op_def.name, context.run.run_id, settings.workdir)
-    with serving(warm) if warm else contextlib.nullcontext():
+    # the dbt process `bdw run` started with the run, done importing and parsing (bdw.dbt_warm); a
+    # run the daemon or the UI launched starts it now (it parses from the same shared parse state)
+    warm = dbt_warm.claim(settings.workdir) or dbt_warm.start_for_run(settings, context.op_def.name,
+                                                                       context.run.run_id, waiting=False)
+    with serving(warm):
         invocation = dbt.cli([*NIGHTLY_BUILD, *(["--full-refresh"] if bdw.full_refresh else [])], context=context,
-                             target_path=target)
+                             target_path=warm.target)
     try:
         for i, event in enumerate(invocation.stream()):
             if i == 0:
                 fault_point("dbt:running")
             yield event
-    finally:
-        if warm:  # its parse's output, into the run log with the build's (`bdw run` sends stdout there)
-            print(warm.parse_output(), end="", flush=True)
-    keep_partial_parse(invocation.target_path, settings.workdir, shared=warm is not None)
+    finally:  # its parse's output, into the run log with the build's (`bdw run` sends stdout there)
+        print(warm.parse_output(), end="", flush=True)
+    keep_partial_parse(invocation.target_path)
     prune_invocation_targets(dbt_project.project_dir / dbt_project.target_path, context.op_def.name)
 
