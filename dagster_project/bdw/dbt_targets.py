@@ -28,7 +28,7 @@ PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 # connection and the values of the environment variables the profile read. The profile names the
 # working database, its spill folder and memory limit, so a state made with a working folder's own
 # values fits that folder only, and every new working folder parsed the whole project (~4 s of CPU).
-# A parse needs no database: the process ``bdw run`` starts for its dbt step (bdw.dbt_warm) parses
+# A parse needs no database: the process every run starts for its dbt step (bdw.dbt_warm) parses
 # with these placeholders instead, the same for every working folder (the file has the working
 # database's name, from which dbt names its database, as for the real one), and its state is kept
 # once for the machine, beside the project (``SHARED_PARSE_STATE``). The build then runs on that

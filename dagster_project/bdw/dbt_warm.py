@@ -4,13 +4,14 @@ A run's dbt step used to start ``dbt build`` only when ingestion had finished, a
 seconds of that process are the same every night: importing dbt (~4 s of CPU) and parsing the
 project (~1 s with the working folder's saved parse state, ~4 s without). None of it needs the
 night's data, and while ingestion works on one core the second is idle. So ``bdw run`` starts this
-process first (``start``); it imports dbt, parses the project into the dbt step's target folder,
-then waits on its standard input. The dbt step hands it the command dagster-dbt would have run
-(``WarmDbt.hand_over``, through ``bdw.dagster_dbt_overrides.serving``): the arguments, environment
-and folder of that command. The process then runs it in-process with the parsed manifest
-(``dbtRunner(manifest=...)``, dbt's documented way of reusing a parse) and exits with dbt's own exit
-codes, writing dbt's JSON log lines to the same pipe, so dagster-dbt reads it as the process it
-would have started.
+process first (``start_for_run``); it imports dbt, parses the project into the dbt step's target
+folder, then waits on its standard input. A run the daemon or the UI launched starts it in its dbt
+step, without that overlap but from the same shared parse state (bdw.dbt_targets). The dbt step
+hands it the command dagster-dbt would have run (``WarmDbt.hand_over``, through
+``bdw.dagster_dbt_overrides.serving``): the arguments, environment and folder of that command.
+The process then runs it in-process with the parsed manifest (``dbtRunner(manifest=...)``, dbt's
+documented way of reusing a parse) and exits with dbt's own exit codes, writing dbt's JSON log
+lines to the same pipe, so dagster-dbt reads it as the process it would have started.
 
 A run that never reaches the dbt step (a failed ingestion) ends the waiting process (``discard``);
 a waiting process whose parent died sees its standard input close and exits.

@@ -172,6 +172,7 @@ def test_a_failing_report_page_leaves_the_run_published_and_rollback_restores_th
     assert code == 0, out
     assert "FAILED steps:" in out and "  - report:" in out
     assert f"Published {wh}" in out
+    assert query(wh, "SELECT count(*) FROM marts.fct_contracts") == [(2,)]
     from bdw.alerts import read_log
 
     failures = [r for r in read_log(tmp_path / "alerts.jsonl") if str(r.get("key", "")).startswith("run_failure:")]

@@ -47,7 +47,6 @@ class RuleResult:
 
 
 def build_expectation(rule: Rule, cfg: QualityConfig, reference: dt.date):
-    defer_unused()
     import great_expectations.expectations as gxe
 
     common = {
@@ -133,7 +132,6 @@ def nanosecond_dates(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _context(results_dir: Path, docs_dir: Path):
-    defer_unused()
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
         DataContextConfig,
@@ -233,7 +231,7 @@ def _message(r: RuleResult, cfg: QualityConfig, reference: dt.date) -> str:
 def run_suites(snapshots: dict[str, pd.DataFrame], rules: list[Rule], cfg: QualityConfig, *, workdir: Path,
                docs_dir: Path, run_name: str, reference: dt.date) -> tuple[list[RuleResult], str | None]:
     """Validate ``snapshots`` against ``rules``; returns one result per rule and the Data Docs index URL."""
-    defer_unused()
+    defer_unused()  # before Great Expectations is first imported (here, or in preload)
     import great_expectations as gx
 
     from bdw.quality.gx_actions import UpdateDataDocsOnceAction
