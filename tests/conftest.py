@@ -38,7 +38,7 @@ TEST_DATA = Path(__file__).parent / "data"
 # project's 2-core machine, 2026-12-06), started first so that none of them is left running alone at
 # the end; every other file follows in collection order (pyproject.toml: --no-loadscope-reorder).
 LONGEST_FIRST = (
-    "e2e/test_operations.py", "e2e/test_run.py", "e2e/test_instance.py", "e2e/test_service.py",
+    "e2e/test_operations.py", "e2e/test_run.py", "e2e/test_service.py",
     "integration/test_incremental.py", "e2e/test_source_freshness.py", "e2e/test_dagster_ui.py",
     "e2e/test_readme_demo.py", "e2e/test_alerts_run.py", "integration/test_dq_layers.py",
     "e2e/test_kpi_inboxes.py", "e2e/test_kpi_rules.py",
