@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+import tomllib
 from pathlib import Path
 
 import duckdb
@@ -20,7 +21,7 @@ import pytest
 
 from bdw.contract import SOURCES, TRUE_WORDS
 
-from conftest import REPO, readme_commands
+from conftest import NO_UV_CONFIG, REPO, readme_commands
 
 STAGING = {
     "accounts": "stg_crm__accounts", "opportunities": "stg_crm__opportunities", "activities": "stg_crm__activities",
@@ -37,6 +38,14 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_second():
     demo, tests = readme_commands()
     assert demo.endswith("bdw demo") and tests.endswith("pytest")
     assert tests in (REPO / ".ci/run").read_text()
+
+
+def test_the_demo_differs_from_a_newcomers_only_by_the_bytecode_compile():
+    """The session's demo runs with uv ignoring pyproject.toml's [tool.uv] (conftest.NO_UV_CONFIG):
+    that skips the environment's bytecode compile and must skip nothing else."""
+    assert NO_UV_CONFIG == {"UV_NO_CONFIG": "1"}
+    uv_settings = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["uv"]
+    assert uv_settings == {"compile-bytecode": True}
 
 
 def _rows_of(path: Path) -> list[dict[str, str | None]]:
