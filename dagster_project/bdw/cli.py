@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
+from bdw import gc_tuning
 from bdw.settings import REPO_ROOT, load_settings
 
 
@@ -194,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    gc_tuning.tune()
     args = build_parser().parse_args(argv)
     return args.func(args)
 

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bdw import gc_tuning
+
 if TYPE_CHECKING:
     from bdw.settings import Settings
 
@@ -165,6 +167,7 @@ def _parse(project_dir: str, profiles_dir: str, target: str):
 
 def serve(project_dir: str, profiles_dir: str, target: str) -> int:
     """Parse, wait for the command, run it with the parsed manifest; dbt's exit code."""
+    gc_tuning.tune()
     manifest = _parse(project_dir, profiles_dir, target)
     line = sys.stdin.readline()
     if not line:  # the run ended without a dbt step, or its process died

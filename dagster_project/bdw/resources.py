@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
 
+from bdw import gc_tuning
 from bdw.dbt_project import dbt_cli
 from bdw.publish import STORAGE_VERSION
 from bdw.run_context import resolve_as_of
@@ -30,6 +31,9 @@ class BdwSettings(ConfigurableResource):
     profile: str = ""
     as_of: str = ""
     full_refresh: bool = False  # rebuild the incremental dbt models from raw (`bdw run --full-refresh`)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        gc_tuning.tune()  # a run the daemon or the UI launched: its process holds the definitions
 
     def settings(self) -> Settings:
         return load_settings(self.inbox or None, self.warehouse or None, self.workdir or None, self.profile or None)
