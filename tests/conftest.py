@@ -25,12 +25,15 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 # tests of the persistent instance set their own
 os.environ.pop("DAGSTER_HOME", None)
 
-from bdw import dbt_warm  # noqa: E402
+from bdw import dbt_warm, gc_tuning  # noqa: E402
 from bdw.dbt_targets import PARSE_ONLY_ENV, seed_parse_state  # noqa: E402
 from bdw.ingest import ingest_source  # noqa: E402
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+
+# the test workers run the project's code in-process, as `bdw` does: with its collector thresholds
+gc_tuning.tune()
 TEST_DATA = Path(__file__).parent / "data"
 
 
