@@ -31,10 +31,10 @@ from bdw.ingest import ingest_source  # noqa: E402
 from bdw.settings import DBT_PROJECT_DIR, DUCKDB_PATH_ENV, Settings, dbt_executable, load_settings  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).parent / "data"
 
 # the test workers run the project's code in-process, as `bdw` does: with its collector thresholds
 gc_tuning.tune()
-TEST_DATA = Path(__file__).parent / "data"
 
 
 # The test files that take longest (summed test time of a full run with three workers on the
