@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -124,6 +125,20 @@ def dbt_on(database: Path, tmp_path: Path, *args: str) -> tuple[int, dict[str, d
     assert (target / "run_results.json").exists(), output[-3000:]
     results = json.loads((target / "run_results.json").read_text())["results"]
     return done.returncode, {r["unique_id"]: r for r in results}
+
+
+def sha256(path: Path) -> str:
+    """A file's SHA-256: whether a published warehouse is byte-identical."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def throwaway_venv(folder: Path, requirement: str) -> Path:
+    """A virtual environment in ``folder`` holding ``requirement`` (an analyst's older DuckDB, say),
+    made by uv beside this environment's Python; returns its folder."""
+    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+    subprocess.run([uv, "venv", "-q", str(folder)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(folder / "bin/python"), requirement], check=True)
+    return folder
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

@@ -4,8 +4,7 @@ CPython runs a collection of its youngest objects every 700 net allocations, and
 those a collection of the middle generation; the oldest is walked whole now and then. A ``bdw run``
 imports Dagster, dbt and Great Expectations and then holds Dagster's definitions and dbt's manifest:
 hundreds of thousands of objects that live as long as the process, walked again and again for
-almost no garbage. On the tiny inbox, collection took 1.7 of the run's 14 CPU-seconds in its main
-process and 0.8 of 10 in its dbt process (measured with ``gc.callbacks``, docs/decisions.md).
+almost no garbage (what that cost, measured: docs/decisions.md).
 
 ``tune`` raises the first threshold to 20,000 allocations: the youngest generation is collected
 about 30 times less often, the oldest rarely. Cyclic garbage waits a little longer to be freed

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ import pytest
 from alert_servers import SmtpSink, WebhookSink, bdw, channel_variable, refusing_webhook, use_channels
 from bdw.alerts import read_log
 
-from conftest import CONTRACT_HEADER, contract_row, write_csv
+from conftest import CONTRACT_HEADER, contract_row, sha256, write_csv
 
 FX_KEY = "validity:stg_finance__fx_rates.rate_close_to_previous_month"
 
@@ -49,10 +48,6 @@ def small_inbox(inbox: Path) -> None:
     write_csv(inbox / "fx_rates/2025-04-30_fx_rates.csv", ["month", "currency", "rate_to_cny"],
               [["2025-01", "USD", "7.18"], ["2025-02", "USD", "7.21"], ["2025-03", "USD", "7.20"],
                ["2025-04", "USD", "7.22"]])
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")

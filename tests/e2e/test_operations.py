@@ -13,7 +13,6 @@ run is a real ``bdw`` subprocess, as cron starts it:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import select
@@ -33,7 +32,7 @@ from bdw.faults import POINTS
 from bdw.settings import FAULT_POINT_ENV
 from services import dagster_home
 
-from conftest import PAY_HEADER, copy_tiny_run, query, tiny_inbox, write_csv
+from conftest import PAY_HEADER, copy_tiny_run, query, sha256, throwaway_venv, tiny_inbox, write_csv
 
 POOL = "duckdb_writer"  # deploy/dagster.yaml: the working database's writer slot, limit 1
 NEW_PAYMENTS = {"2025-05-31": "P8", "2025-06-30": "P9"}
@@ -77,23 +76,13 @@ def bdw_run(inbox: Path, wh: Path, home: Path, fault: str | None = None) -> subp
                           timeout=900)
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def payments(wh: Path) -> int:
     return query(wh, "SELECT count(*) FROM staging.stg_finance__payments")[0][0]
 
 
 def duckdb_cli(folder: Path) -> Path:
     """The DuckDB command-line client of the 1.x line (analysts' older CLI), in a throwaway venv."""
-    import shutil
-
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    venv = folder / "cli"
-    subprocess.run([uv, "venv", "-q", str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "duckdb-cli==1.5.*"], check=True)
-    return venv / "bin" / "duckdb"
+    return throwaway_venv(folder / "cli", "duckdb-cli==1.5.*") / "bin" / "duckdb"
 
 
 PUBLISH_STEP = r"""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import subprocess
 import sys
 from decimal import Decimal
@@ -13,16 +12,22 @@ import pytest
 
 from bdw.cli import main
 
-from conftest import CONTRACT_HEADER, LINE_HEADER, PAY_HEADER, contract_row, copy_tiny_run, query, write_csv
+from conftest import (
+    CONTRACT_HEADER,
+    LINE_HEADER,
+    PAY_HEADER,
+    contract_row,
+    copy_tiny_run,
+    query,
+    sha256,
+    throwaway_venv,
+    write_csv,
+)
 
 
 def run(inbox: Path, warehouse: Path, capsys, *extra: str) -> tuple[int, str]:
     code = main(["run", "--inbox", str(inbox), "--warehouse", str(warehouse), *extra])
     return code, capsys.readouterr().out
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pytest.fixture
@@ -190,15 +195,8 @@ def test_a_failing_report_page_leaves_the_run_published_and_rollback_restores_th
 
 def test_published_file_opens_in_duckdb_1x(published, tmp_path):
     """Analysts' older tools (DuckDB 1.x CLIs, DBeaver) must read what DuckDB 2.0 publishes."""
-    import shutil
-    import subprocess
-    import sys
-
     root, _ = published
-    uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
-    venv = tmp_path / "duckdb14"
-    subprocess.run([uv, "venv", "-q", str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(venv / "bin/python"), "duckdb==1.4.*"], check=True)
+    venv = throwaway_venv(tmp_path / "duckdb14", "duckdb==1.4.*")
     script = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
               "print(duckdb.__version__, c.execute('SELECT count(*) FROM staging.stg_finance__contract_lines')"
               ".fetchone()[0], c.execute(\"SELECT value FROM marts.kpi_values WHERE kpi_id = 'signed_revenue' "

@@ -11,7 +11,6 @@ into raw and a merged base model for a second real ``bdw run``, which must not p
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from bdw.cli import main
 from bdw.settings import load_settings
 
-from conftest import CONTRACT_HEADER, contract_row, dbt_on, query, write_csv
+from conftest import CONTRACT_HEADER, contract_row, dbt_on, query, sha256, write_csv
 
 LINE_HEADER = ["contract_id", "line_no", "product_family", "amount", "is_recurring"]
 PAY_HEADER = ["payment_id", "contract_id", "received_date", "amount", "currency"]
@@ -206,10 +205,6 @@ def test_the_personal_data_rule_is_the_dbt_test_and_it_catches_a_leak(built, tmp
     assert code == 1
     (result,) = results.values()
     assert result["status"] == "fail" and result["failures"] == 1
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_a_structural_failure_in_the_nightly_build_blocks_publishing(built, tmp_path, capsys):

@@ -28,7 +28,7 @@ def python_defaults():
     gc.set_threshold(*saved)
 
 
-def test_the_bdw_command(tmp_path, capsys):
+def test_the_bdw_command(tmp_path):
     assert main(["rollback", "--warehouse", str(tmp_path / "wh.duckdb")]) != 0  # nothing to roll back
     assert gc.get_threshold() == gc_tuning.THRESHOLDS
 
